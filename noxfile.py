@@ -104,6 +104,16 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session(python=one_python())
+def docs(session: nox.Session) -> None:
+    """Build the HTML docs (warnings are errors) and run every example in them."""
+    install_project(session, "docs", "tests")
+    out = ROOT / "docs" / "_build" / "html"
+    session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", str(out))
+    session.run("pytest", "tests/test_docs.py", "tests/test_examples_notebook.py", "-q")
+    session.log(f"docs: {out / 'index.html'}")
+
+
+@nox.session(python=one_python())
 def demo(session: nox.Session) -> None:
     """The main job: an emulator on loopback, listed page by page through the client."""
     install_project(session, extras="aiohttp,testing")

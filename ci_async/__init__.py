@@ -1,0 +1,89 @@
+"""An asyncio client for the Tencent Cloud Infinite (CI) batch data processing job API.
+
+Everything public is importable from here; the implementation lives in private
+modules (``ci_async._session``, ``ci_async._signing``, ...).
+"""
+
+from __future__ import annotations
+
+# --- public re-exports (keep __all__ sorted; tests/test_exported_members.py checks it) ---
+from ._errors import (
+    AuthError,
+    CIError,
+    CredentialsError,
+    JobNotFoundError,
+    PaginationError,
+    ResponseParseError,
+    ServerError,
+    ServiceError,
+    SessionClosedError,
+    ThrottledError,
+    TransportError,
+    WaitTimeoutError,
+)
+from ._models import (
+    Job,
+    JobInput,
+    JobLookup,
+    JobPage,
+    JobParam,
+    JobState,
+    JobType,
+    Operation,
+    Output,
+    TimeInterval,
+)
+from ._pagination import JobIterator
+from ._retry import RetryPolicy
+from ._session import Session
+from ._signing import CosSigner, Credentials, CredentialsProvider, Signer
+
+__all__: list[str] = [
+    "AuthError",
+    "CIError",
+    "CosSigner",
+    "Credentials",
+    "CredentialsError",
+    "CredentialsProvider",
+    "Job",
+    "JobInput",
+    "JobIterator",
+    "JobLookup",
+    "JobNotFoundError",
+    "JobPage",
+    "JobParam",
+    "JobState",
+    "JobType",
+    "Operation",
+    "Output",
+    "PaginationError",
+    "ResponseParseError",
+    "RetryPolicy",
+    "ServerError",
+    "ServiceError",
+    "Session",
+    "SessionClosedError",
+    "Signer",
+    "ThrottledError",
+    "TimeInterval",
+    "TransportError",
+    "WaitTimeoutError",
+]
+
+# Print public classes as ``ci_async.Session`` rather than ``ci_async._session.Session``
+# (in reprs, tracebacks and the API reference), as httpx does.
+for _name in __all__:
+    _value = globals()[_name]
+    # (Only our own classes: on Python 3.10 a Callable alias passes isinstance(x, type).)
+    if isinstance(_value, type) and _value.__module__.startswith("ci_async."):
+        _value.__module__ = "ci_async"
+del _name, _value
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("ci-async")
+    msg = f"module 'ci_async' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -1,0 +1,938 @@
+"""The ``ci-async`` command line (also ``python -m ci_async``).
+
+Commands::
+
+    ci-async jobs list     list jobs (every filter), page by page; --json for JSON lines
+    ci-async jobs get      describe one or more jobs by id
+    ci-async jobs wait     poll a job until it reaches a terminal state
+    ci-async jobs create   create a Workflow job or a Job job
+    ci-async jobs cancel   cancel a job
+    ci-async emulator      run the fake CI server on a loopback port
+
+Credentials come from the environment only (``TENCENTCLOUD_SECRET_ID``,
+``TENCENTCLOUD_SECRET_KEY``, optional ``TENCENTCLOUD_SESSION_TOKEN``; see
+:meth:`ci_async.Credentials.from_env`), never from flags. The bucket, region and
+endpoint come from ``--bucket``/``--region``/``--endpoint`` or from
+``CI_ASYNC_BUCKET``/``CI_ASYNC_REGION``/``CI_ASYNC_ENDPOINT``.
+
+Expected failures print one ``error: ...`` line on stderr, never a traceback.
+Exit status: 0 success; 1 a service, network or credentials error, a job not
+found (``get``), or a job that ended Failed or Cancel (``wait``); 2 bad usage or
+an invalid argument; 124 ``wait`` timed out; 130 interrupted (Ctrl-C); 141 the
+reader of stdout went away (``| head``), as for a process killed by SIGPIPE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import IO, TYPE_CHECKING, NoReturn
+
+from ._errors import CIError, WaitTimeoutError
+from ._format import JobTable, format_count, format_job, job_to_json
+from ._models import Job, JobInput, JobState, JobType, Output, TimeInterval
+
+if TYPE_CHECKING:
+    from ._session import Session
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_WAIT_TIMEOUT = 124
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+ENV_BUCKET = "CI_ASYNC_BUCKET"
+ENV_REGION = "CI_ASYNC_REGION"
+ENV_ENDPOINT = "CI_ASYNC_ENDPOINT"
+
+_EXAMPLE_ID = "b3deffea2f84911ec9cb15254008618d9"
+
+_TOP_EPILOG = f"""\
+command examples:
+  jobs list     list jobs page by page, with every filter of the service
+                  ci-async jobs list --state Running,Failed --order asc --limit 50
+  jobs get      describe one or more jobs by id
+                  ci-async jobs get {_EXAMPLE_ID}
+  jobs wait     poll a job until it succeeds, fails or is cancelled
+                  ci-async jobs wait {_EXAMPLE_ID} --timeout 600
+  jobs create   create a Workflow job or a Job job
+                  ci-async jobs create --name nightly --prefix photos/ --workflow-id w1
+  jobs cancel   cancel a job
+                  ci-async jobs cancel {_EXAMPLE_ID}
+  emulator      run the fake CI server on a loopback port (tests, demos)
+                  ci-async emulator --port 8321 --jobs 10000
+
+examples:
+  export TENCENTCLOUD_SECRET_ID=AKID... TENCENTCLOUD_SECRET_KEY=...
+  export {ENV_BUCKET}=examplebucket-1250000000 {ENV_REGION}=ap-beijing
+  ci-async jobs list --json | jq -r .job_id
+  ci-async --endpoint http://127.0.0.1:8321 jobs list --type Job
+
+environment:
+  TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN
+  for temporary credentials), or COS_SECRET_ID, COS_SECRET_KEY: the credentials;
+  never given as options.
+  {ENV_BUCKET}, {ENV_REGION}, {ENV_ENDPOINT}: defaults for --bucket, --region
+  and --endpoint.
+
+exit status:
+  0 success; 1 service/network/credentials error, job not found, or the
+  waited-for job ended Failed or Cancel; 2 bad usage or invalid argument;
+  124 'jobs wait' timed out; 130 interrupted; 141 stdout closed early (| head).
+"""
+
+_JOBS_EPILOG = f"""\
+examples:
+  list     ci-async jobs list --type Job --state Failed --created-after 2024-05-01T00:00:00+08:00
+  get      ci-async jobs get {_EXAMPLE_ID} {_EXAMPLE_ID[:-1]}e
+  wait     ci-async jobs wait {_EXAMPLE_ID} --timeout 600 --poll-interval 5
+  create   ci-async jobs create --name resize --object a.jpg --queue-id q1 --template-id t1
+  cancel   ci-async jobs cancel {_EXAMPLE_ID}
+"""
+
+_LIST_EPILOG = """\
+examples:
+  ci-async jobs list
+  ci-async jobs list --state Running,Failed --order asc --page-size 100
+  ci-async jobs list --type Workflow --workflow-id w1 --created-after 2024-05-01T00:00:00Z
+  ci-async jobs list --json --limit 1000 > jobs.jsonl
+  ci-async jobs list --next-token 25          # resume an interrupted listing
+
+Interrupted with Ctrl-C, the listing prints the --next-token that resumes it
+(on stderr) and exits with status 130. With --json each job is one JSON object
+per line (stable keys, ISO 8601 datetimes). On a terminal a progress line on
+stderr counts jobs and pages (--no-progress turns it off).
+"""
+
+_GET_EPILOG = f"""\
+examples:
+  ci-async jobs get {_EXAMPLE_ID}
+  ci-async jobs get ID1 ID2 ID3 --json
+
+Ids that do not exist are reported on stderr and the exit status is 1.
+"""
+
+_WAIT_EPILOG = f"""\
+examples:
+  ci-async jobs wait {_EXAMPLE_ID}
+  ci-async jobs wait {_EXAMPLE_ID} --timeout 3600 --poll-interval 10 --json
+
+State changes are printed on stderr, the final job on stdout. Exit status: 0
+when the job ends in Success, 1 when it ends Failed or Cancel, 124 when
+--timeout passes first. Here --timeout is the whole wait; the per-request
+timeout is --request-timeout (or the global --timeout before 'jobs').
+"""
+
+_CREATE_EPILOG = """\
+examples:
+  # a Workflow job: run workflows over the objects under a prefix
+  ci-async jobs create --name nightly --prefix photos/ --workflow-id w1 --workflow-id w2
+  # a Job job: apply a template on a queue, write to an output bucket
+  ci-async jobs create --name resize --manifest inventory/manifest.json \\
+      --queue-id p2242ab62c7c94486915508540933a2c6 --template-id t1 --tag Transcode \\
+      --output-region ap-chongqing --output-bucket out-1250000000 \\
+      --output-object 'out/${InventoryTriggerJobId}'
+  # only objects created in a time window
+  ci-async jobs create --name window --prefix logs/ --workflow-id w1 \\
+      --start 2024-05-01T00:00:00+08:00 --end 2024-05-02T00:00:00+08:00
+
+Exactly one of --prefix, --manifest, --url-file, --object says what to process.
+With --workflow-id the job is a Workflow job, otherwise a Job job.
+"""
+
+_CANCEL_EPILOG = f"""\
+examples:
+  ci-async jobs cancel {_EXAMPLE_ID}
+  ci-async jobs cancel {_EXAMPLE_ID} --json
+
+Prints the job as it is after the cancellation.
+"""
+
+_EMULATOR_HELP = """\
+run the fake CI server on a loopback port, e.g.
+  ci-async emulator --port 8321 --jobs 10000
+(see 'ci-async emulator --help' for its options)
+"""
+
+
+class _UsageError(Exception):
+    """A problem with the command line found after parsing (exit status 2)."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see '{self.prog} --help')\n")
+
+
+# --- argument types ----------------------------------------------------------
+
+_ISO_RE = re.compile(
+    r"""
+    (?P<date>\d{4}-\d{2}-\d{2})
+    (?:[T\ ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,6}))?)?)?
+    (?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)?
+    """,
+    re.VERBOSE,
+)
+
+
+def parse_datetime(text: str) -> datetime:
+    """Parse an ISO 8601 date-time that carries a UTC offset.
+
+    Accepts ``2024-05-01T08:00:00+08:00``, ``+0800``, ``+08``, ``Z``, a space
+    instead of ``T``, optional seconds and fractions. A time without an offset
+    is ambiguous and rejected.
+
+    Args:
+        text: The command-line value.
+
+    Returns:
+        An aware datetime.
+
+    Raises:
+        argparse.ArgumentTypeError: The value is not such a date-time, or has no offset.
+    """
+    match = _ISO_RE.fullmatch(text.strip())
+    if match is None:
+        msg = f"invalid date-time {text!r}: use ISO 8601, e.g. 2024-05-01T08:00:00+08:00"
+        raise argparse.ArgumentTypeError(msg)
+    offset = match["offset"]
+    if offset is None:
+        msg = (
+            f"date-time {text!r} has no UTC offset: add one, "
+            "e.g. 2024-05-01T08:00:00+08:00 or 2024-05-01T00:00:00Z"
+        )
+        raise argparse.ArgumentTypeError(msg)
+    if offset in ("Z", "z"):
+        tz = timezone.utc
+    else:
+        digits = offset[1:].replace(":", "")
+        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+        if delta >= timedelta(hours=24) or int(digits[2:] or 0) >= 60:
+            msg = f"invalid UTC offset in {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        tz = timezone(-delta if offset[0] == "-" else delta)
+    fraction = (match["fraction"] or "").ljust(6, "0")
+    try:
+        year, month, day = (int(part) for part in match["date"].split("-"))
+        return datetime(
+            year,
+            month,
+            day,
+            int(match["hour"] or 0),
+            int(match["minute"] or 0),
+            int(match["second"] or 0),
+            int(fraction),
+            tzinfo=tz,
+        )
+    except ValueError as exc:
+        msg = f"invalid date-time {text!r}: {exc}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"expected a positive whole number, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        msg = f"expected a positive number of seconds, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _job_type(text: str) -> str:
+    for member in JobType:
+        if text.strip().lower() == member.value.lower():
+            return member.value
+    choices = ", ".join(m.value for m in JobType)
+    msg = f"invalid job type {text!r} (choose from {choices})"
+    raise argparse.ArgumentTypeError(msg)
+
+
+def _states(text: str) -> list[str]:
+    states: list[str] = []
+    for part in text.split(","):
+        name = part.strip().lower()
+        if not name:
+            continue
+        for member in JobState:
+            if name == member.value.lower():
+                states.append(member.value)
+                break
+        else:
+            choices = ", ".join(m.value for m in JobState)
+            msg = f"invalid job state {part.strip()!r} (choose from {choices})"
+            raise argparse.ArgumentTypeError(msg)
+    return states
+
+
+# --- the parser ----------------------------------------------------------------
+
+
+def _common_options(*, request_timeout_as_timeout: bool = True) -> _ArgumentParser:
+    """Options accepted before 'jobs' and after any jobs subcommand alike."""
+    common = _ArgumentParser(add_help=False)
+    group = common.add_argument_group("connection options")
+    # SUPPRESS: a value given before the subcommand is not reset by the subcommand's default.
+    group.add_argument(
+        "--bucket",
+        default=argparse.SUPPRESS,
+        help=f"the bucket, BucketName-APPID (default: ${ENV_BUCKET})",
+    )
+    group.add_argument(
+        "--region",
+        default=argparse.SUPPRESS,
+        help=f"the region, e.g. ap-beijing (default: ${ENV_REGION})",
+    )
+    group.add_argument(
+        "--endpoint",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help=f"base URL instead of https://BUCKET.ci.REGION.myqcloud.com, e.g. an emulator's "
+        f"http://127.0.0.1:8321 (default: ${ENV_ENDPOINT})",
+    )
+    flags = (
+        ["--timeout", "--request-timeout"] if request_timeout_as_timeout else ["--request-timeout"]
+    )
+    group.add_argument(
+        *flags,
+        dest="request_timeout",
+        type=_seconds,
+        default=argparse.SUPPRESS,
+        metavar="SECONDS",
+        help="timeout of each HTTP request (default: 10)",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="log to stderr: -v requests and retries, -vv debug details",
+    )
+    return common
+
+
+def _add_json(parser: argparse._ActionsContainer) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON lines (one object per job, stable keys, ISO 8601 datetimes)",
+    )
+
+
+def _version() -> str:
+    """The installed version (``unknown`` when running from an uninstalled source tree)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ci-async")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the whole command line.
+
+    Args:
+        prog: The program name shown in help and errors (default: from ``sys.argv``).
+
+    Returns:
+        The parser; ``parse_known_args`` leaves the ``emulator`` command's
+        arguments unparsed (they belong to the emulator's own parser).
+    """
+    common = _common_options()
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _ArgumentParser(
+        prog=prog,
+        description="Command line for the Tencent Cloud Infinite (CI) batch job API.",
+        epilog=_TOP_EPILOG,
+        formatter_class=fmt,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.set_defaults(handler=None, command=None)
+    commands = parser.add_subparsers(title="commands", metavar="{jobs,emulator}")
+
+    jobs = commands.add_parser(
+        "jobs",
+        help="list, describe, wait for, create and cancel jobs",
+        description="List, describe, wait for, create and cancel jobs.",
+        epilog=_JOBS_EPILOG,
+        formatter_class=fmt,
+    )
+    jobs.set_defaults(command="jobs", jobs_parser=jobs)
+    sub = jobs.add_subparsers(title="commands", metavar="{list,get,wait,create,cancel}")
+
+    # jobs list
+    p = sub.add_parser(
+        "list",
+        parents=[common],
+        help="list jobs page by page",
+        description="List jobs, following the service's pages (NextToken) to the end.",
+        epilog=_LIST_EPILOG,
+        formatter_class=fmt,
+    )
+    p.set_defaults(handler=_cmd_list)
+    filters = p.add_argument_group("filters")
+    filters.add_argument("--type", type=_job_type, help="Workflow or Job")
+    filters.add_argument(
+        "--state",
+        dest="states",
+        action="append",
+        type=_states,
+        metavar="STATE[,STATE...]",
+        help="Submitted, Running, Success, Failed, Pause, Cancel; repeat or comma-separate",
+    )
+    filters.add_argument(
+        "--order",
+        type=str.lower,
+        choices=["asc", "desc"],
+        help="by creation time: desc (newest first, the service's default) or asc",
+    )
+    filters.add_argument(
+        "--created-after",
+        type=parse_datetime,
+        metavar="TIME",
+        help="created at or after TIME, ISO 8601 with offset (2024-05-01T00:00:00+08:00)",
+    )
+    filters.add_argument(
+        "--created-before",
+        type=parse_datetime,
+        metavar="TIME",
+        help="created at or before TIME, ISO 8601 with offset",
+    )
+    filters.add_argument("--workflow-id", help="jobs of this workflow")
+    filters.add_argument("--job-id", help="this job id")
+    filters.add_argument("--name", help="jobs with this name")
+    paging = p.add_argument_group("paging and output")
+    paging.add_argument(
+        "--page-size", type=_positive_int, metavar="N", help="jobs per request, 1-100"
+    )
+    paging.add_argument("--limit", type=_positive_int, metavar="N", help="stop after N jobs")
+    paging.add_argument("--next-token", metavar="TOKEN", help="resume a listing where it stopped")
+    _add_json(paging)
+    paging.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress line on stderr (shown only when stderr is a terminal)",
+    )
+
+    # jobs get
+    p = sub.add_parser(
+        "get",
+        parents=[common],
+        help="describe jobs by id",
+        description="Describe one or more jobs by id (several ids are fetched concurrently).",
+        epilog=_GET_EPILOG,
+        formatter_class=fmt,
+    )
+    p.set_defaults(handler=_cmd_get)
+    p.add_argument("job_ids", nargs="+", metavar="ID", help="a job id")
+    _add_json(p)
+
+    # jobs wait
+    p = sub.add_parser(
+        "wait",
+        parents=[_common_options(request_timeout_as_timeout=False)],
+        help="wait until a job succeeds, fails or is cancelled",
+        description="Poll a job until it reaches a terminal state (Success, Failed, Cancel).",
+        epilog=_WAIT_EPILOG,
+        formatter_class=fmt,
+    )
+    p.set_defaults(handler=_cmd_wait)
+    p.add_argument("job_id", metavar="ID", help="the job id")
+    p.add_argument(
+        "--timeout",
+        dest="wait_timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="give up after this long (default: wait for ever)",
+    )
+    p.add_argument(
+        "--poll-interval",
+        type=_seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="pause before the second poll; later pauses grow to 30 s at most (default: 2)",
+    )
+    _add_json(p)
+
+    # jobs create
+    p = sub.add_parser(
+        "create",
+        parents=[common],
+        help="create a job",
+        description="Create a Workflow job (with --workflow-id) or a Job job "
+        "(a template on a queue).",
+        epilog=_CREATE_EPILOG,
+        formatter_class=fmt,
+    )
+    p.set_defaults(handler=_cmd_create)
+    p.add_argument("--name", required=True, help="the job's name")
+    source = p.add_argument_group("input (exactly one)")
+    what = source.add_mutually_exclusive_group(required=True)
+    what.add_argument("--prefix", help="process the objects under this key prefix")
+    what.add_argument("--manifest", help="process the objects listed in this inventory manifest")
+    what.add_argument("--url-file", help="process the URLs listed in this file")
+    what.add_argument("--object", help="process this one object")
+    op = p.add_argument_group("operation")
+    op.add_argument(
+        "--workflow-id",
+        dest="workflow_ids",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a workflow to trigger (repeat for several): makes a Workflow job",
+    )
+    op.add_argument("--tag", help="the processing kind of a Job job, e.g. Transcode")
+    op.add_argument("--queue-id", help="the queue a Job job runs on")
+    op.add_argument("--template-id", help="the template a Job job applies")
+    op.add_argument("--output-region", help="output bucket's region")
+    op.add_argument("--output-bucket", help="output bucket, BucketName-APPID")
+    op.add_argument("--output-object", help="output object key")
+    op.add_argument("--user-data", help="free text passed through to callbacks")
+    op.add_argument("--callback", metavar="URL", help="callback URL")
+    op.add_argument("--job-level", type=int, metavar="N", help="priority (0, 1 or 2)")
+    op.add_argument(
+        "--start",
+        type=parse_datetime,
+        metavar="TIME",
+        help="only objects created at or after TIME (ISO 8601 with offset)",
+    )
+    op.add_argument(
+        "--end",
+        type=parse_datetime,
+        metavar="TIME",
+        help="only objects created up to TIME (ISO 8601 with offset)",
+    )
+    _add_json(p)
+
+    # jobs cancel
+    p = sub.add_parser(
+        "cancel",
+        parents=[common],
+        help="cancel a job",
+        description="Cancel a job, then print it as it is afterwards.",
+        epilog=_CANCEL_EPILOG,
+        formatter_class=fmt,
+    )
+    p.set_defaults(handler=_cmd_cancel)
+    p.add_argument("job_id", metavar="ID", help="the job id")
+    _add_json(p)
+
+    # emulator: its arguments are parsed by ci_async.testing's own command.
+    p = commands.add_parser(
+        "emulator",
+        add_help=False,
+        help="run the fake CI server on a loopback port",
+        description=_EMULATOR_HELP,
+    )
+    p.set_defaults(command="emulator")
+    return parser
+
+
+# --- running -------------------------------------------------------------------
+
+
+class _Output:
+    """The streams of one run, plus what a Ctrl-C needs to print."""
+
+    def __init__(self, stdout: IO[str], stderr: IO[str]) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.resume_token: str | None = None
+        self.listed = 0
+        self.listing = False
+        self.progress: _Progress | None = None
+
+    def emit(self, lines: Sequence[str]) -> None:
+        """Write lines to stdout and flush (so a closed pipe is noticed at once)."""
+        if self.progress is not None:
+            self.progress.clear()
+        if lines:
+            self.stdout.write("\n".join(lines) + "\n")
+        self.stdout.flush()
+
+    def note(self, text: str) -> None:
+        """Write one line to stderr."""
+        if self.progress is not None:
+            self.progress.clear()
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
+
+
+class _Progress:
+    """A self-erasing ``… 3,400 jobs, 34 pages`` line on a terminal's stderr."""
+
+    _INTERVAL = 0.1
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._shown = False
+        self._last = 0.0
+
+    def update(self, jobs: int, pages: int, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < self._INTERVAL:
+            return
+        self._last = now
+        text = f"\r\x1b[K\u2026 {_plural(jobs, 'job')}, {_plural(pages, 'page')}"
+        self._stream.write(text)
+        self._stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+            self._shown = False
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{format_count(n)} {noun}{'' if n == 1 else 's'}"
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _setting(args: argparse.Namespace, name: str, env: str) -> str | None:
+    value = getattr(args, name, None) or os.environ.get(env, "").strip()
+    return value or None
+
+
+def _make_session(args: argparse.Namespace) -> Session:
+    bucket = _setting(args, "bucket", ENV_BUCKET)
+    region = _setting(args, "region", ENV_REGION)
+    endpoint = _setting(args, "endpoint", ENV_ENDPOINT)
+    if bucket is None:
+        msg = f"no bucket: pass --bucket or set {ENV_BUCKET}"
+        raise _UsageError(msg)
+    if region is None:
+        msg = f"no region: pass --region or set {ENV_REGION}"
+        raise _UsageError(msg)
+    timeout = getattr(args, "request_timeout", None)
+    from ._session import Session
+
+    return Session(bucket, region, endpoint=endpoint, timeout=10.0 if timeout is None else timeout)
+
+
+def _print_jobs(out: _Output, jobs: Sequence[Job], *, as_json: bool) -> None:
+    if as_json:
+        out.emit([job_to_json(job) for job in jobs])
+    else:
+        out.emit("\n\n".join(format_job(job) for job in jobs).split("\n"))
+
+
+async def _cmd_list(args: argparse.Namespace, out: _Output) -> int:
+    states = [s for group in args.states or () for s in group] or None
+    out.resume_token = args.next_token
+    out.listing = True
+    progress = _Progress(out.stderr) if args.progress and _isatty(out.stderr) else None
+    out.progress = progress
+    table: JobTable | None = None
+    pages = 0
+    async with _make_session(args) as session:
+        iterator = session.list_jobs(
+            type=args.type,
+            states=states,
+            order=args.order,
+            created_after=args.created_after,
+            created_before=args.created_before,
+            workflow_id=args.workflow_id,
+            job_id=args.job_id,
+            name=args.name,
+            page_size=args.page_size,
+            limit=args.limit,
+            next_token=args.next_token,
+        )
+        async with iterator:
+            async for page in iterator.pages():
+                pages += 1
+                if args.json:
+                    lines = [job_to_json(job) for job in page.jobs]
+                elif not page.jobs:
+                    lines = []
+                elif table is None:
+                    table = JobTable(page.jobs, min_name=24, max_name=40)
+                    lines = list(table.lines(page.jobs))
+                else:
+                    lines = [table.row(job) for job in page.jobs]
+                out.emit(lines)
+                out.listed += len(page.jobs)
+                out.resume_token = page.next_token
+                if progress is not None:
+                    progress.update(out.listed, pages)
+        remaining = iterator.next_token
+    if progress is not None:
+        progress.clear()
+    if out.listed == 0 and not args.json:
+        out.note("no jobs")
+    if args.limit is not None and remaining:
+        out.note(f"stopped after --limit {args.limit}; continue with: --next-token {remaining}")
+    return EXIT_OK
+
+
+async def _cmd_get(args: argparse.Namespace, out: _Output) -> int:
+    async with _make_session(args) as session:
+        lookup = await session.get_jobs(args.job_ids)
+    if lookup.jobs:
+        _print_jobs(out, lookup.jobs, as_json=args.json)
+    for job_id in lookup.missing:
+        out.note(f"error: job not found: {job_id}")
+    return EXIT_ERROR if lookup.missing else EXIT_OK
+
+
+async def _cmd_wait(args: argparse.Namespace, out: _Output) -> int:
+    last_state: list[object] = []
+
+    def on_update(job: Job) -> None:
+        if not last_state or last_state[-1] != job.state:
+            last_state.append(job.state)
+            stamp = datetime.now().astimezone().isoformat(sep=" ", timespec="seconds")
+            out.note(f"{stamp} {job.job_id} {job.state}")
+
+    async with _make_session(args) as session:
+        try:
+            job = await session.wait_for_job(
+                args.job_id,
+                timeout=args.wait_timeout,
+                poll_interval=args.poll_interval,
+                on_update=on_update,
+            )
+        except WaitTimeoutError as exc:
+            out.note(f"error: {_one_line(str(exc))}")
+            return EXIT_WAIT_TIMEOUT
+    _print_jobs(out, [job], as_json=args.json)
+    return EXIT_OK if job.state == JobState.SUCCESS else EXIT_ERROR
+
+
+async def _cmd_create(args: argparse.Namespace, out: _Output) -> int:
+    output = None
+    if args.output_region or args.output_bucket or args.output_object:
+        output = Output(
+            region=args.output_region, bucket=args.output_bucket, object=args.output_object
+        )
+    interval = None
+    if args.start is not None or args.end is not None:
+        interval = TimeInterval(start=args.start, end=args.end)
+    async with _make_session(args) as session:
+        job = await session.create_job(
+            name=args.name,
+            input=JobInput(
+                prefix=args.prefix,
+                manifest=args.manifest,
+                url_file=args.url_file,
+                object=args.object,
+            ),
+            workflow_ids=tuple(args.workflow_ids),
+            tag=args.tag,
+            queue_id=args.queue_id,
+            template_id=args.template_id,
+            output=output,
+            user_data=args.user_data,
+            callback=args.callback,
+            job_level=args.job_level,
+            time_interval=interval,
+        )
+    _print_jobs(out, [job], as_json=args.json)
+    return EXIT_OK
+
+
+async def _cmd_cancel(args: argparse.Namespace, out: _Output) -> int:
+    async with _make_session(args) as session:
+        await session.cancel_job(args.job_id)
+        job = await session.get_job(args.job_id)
+    _print_jobs(out, [job], as_json=args.json)
+    return EXIT_OK
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@contextlib.contextmanager
+def _logging_to(stream: IO[str], verbosity: int) -> Iterator[None]:
+    """Log to ``stream`` for the duration of a run: -v INFO, -vv DEBUG, else nothing.
+
+    Without ``-v`` the run stays quiet (retries are not worth a line each);
+    failures are reported as one ``error:`` line by :func:`main`.
+    """
+    root = logging.getLogger()
+    if verbosity <= 0:
+        # A handler on the root logger keeps logging's last-resort stderr output away.
+        silent = logging.NullHandler()
+        root.addHandler(silent)
+        try:
+            yield
+        finally:
+            root.removeHandler(silent)
+        return
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    saved = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbosity == 1 else logging.DEBUG)
+    # httpcore's connection-level chatter is only interesting when debugging.
+    quiet = [] if verbosity >= 2 else [logging.getLogger("httpcore")]
+    quiet_levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved)
+        for logger, level in zip(quiet, quiet_levels, strict=True):
+            logger.setLevel(level)
+
+
+def _run_emulator(argv: Sequence[str], prog: str) -> int:
+    try:
+        from .testing._cli import main as emulator_main
+    except ImportError as exc:
+        sys.stderr.write(
+            f"error: the emulator is not available ({_one_line(str(exc))}); "
+            "install it with: pip install 'ci-async[testing]'\n"
+        )
+        return EXIT_ERROR
+    return emulator_main(list(argv), prog=f"{prog} emulator")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+class _CancelledByUserError(Exception):
+    """Ctrl-C arrived while the command ran; everything has been cleaned up."""
+
+
+def _run(
+    handler: Callable[[argparse.Namespace, _Output], Awaitable[int]],
+    args: argparse.Namespace,
+    out: _Output,
+) -> int:
+    """Run a command on a new event loop; Ctrl-C cancels it cleanly.
+
+    SIGINT is turned into a cancellation of the command's task (as Python
+    3.11+ does by default, and 3.10 does not: there a KeyboardInterrupt could
+    surface inside any task, e.g. a page being prefetched). The command's
+    ``async with`` blocks close the session and cancel requests in flight,
+    then :class:`_CancelledByUserError` is raised.
+    """
+    interrupted = False
+
+    async def runner() -> int:
+        nonlocal interrupted
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def on_sigint() -> None:
+            nonlocal interrupted
+            interrupted = True
+            task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            installed = True
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
+            installed = False
+        try:
+            return await handler(args, out)
+        except asyncio.CancelledError:
+            if interrupted:
+                return EXIT_INTERRUPTED
+            raise
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
+
+    status = asyncio.run(runner())
+    if interrupted:
+        raise _CancelledByUserError
+    return status
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    """Run the command line and return its exit status.
+
+    Args:
+        argv: The arguments, without the program name (default: ``sys.argv[1:]``).
+        prog: The program name shown in help and errors.
+
+    Returns:
+        The exit status (see the module docstring).
+    """
+    parser = build_parser(prog)
+    args, extras = parser.parse_known_args(argv)
+    if args.command == "emulator":
+        return _run_emulator(extras, parser.prog)
+    if extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    if args.handler is None:
+        target: argparse.ArgumentParser = getattr(args, "jobs_parser", parser)
+        target.print_help(sys.stderr)
+        return EXIT_USAGE
+    out = _Output(sys.stdout, sys.stderr)
+    try:
+        with _logging_to(sys.stderr, getattr(args, "verbose", 0) or 0):
+            return _run(args.handler, args, out)
+    except (KeyboardInterrupt, _CancelledByUserError):
+        if out.progress is not None:
+            out.progress.clear()
+        if out.listing:
+            text = f"interrupted after {_plural(out.listed, 'job')}"
+            if out.resume_token:
+                text += f"; resume with: --next-token {out.resume_token}"
+            out.note(text)
+        else:
+            out.note("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except _UsageError as exc:
+        out.note(f"error: {exc}")
+        return EXIT_USAGE
+    except ValueError as exc:
+        # Argument validation by the library (ids, filters, bucket, region).
+        out.note(f"error: {_one_line(str(exc))}")
+        return EXIT_USAGE
+    except CIError as exc:
+        out.note(f"error: {_one_line(str(exc))}")
+        return EXIT_ERROR

@@ -1,0 +1,294 @@
+"""Rendering of job records for people and for scripts.
+
+Shared by the command line (``python -m ci_async``) and ``examples/demo.py``:
+
+* :func:`job_to_dict` / :func:`job_to_json` -- one JSON object per job, stable
+  keys in field order, datetimes as ISO 8601 with their UTC offset, enums as
+  their wire strings (JSON lines when printed one per line).
+* :class:`JobTable` / :func:`format_table` -- an aligned, one-line-per-job table
+  (job id, type, state, name, created, started, ended).
+* :func:`format_job` -- every field of one job as ``key: value`` lines.
+
+Text that comes from the service (names, messages) is printed with control
+characters escaped, so a job name can never break a row or drive the terminal.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from ._models import Job
+
+__all__ = [
+    "JobTable",
+    "display_width",
+    "format_count",
+    "format_job",
+    "format_table",
+    "format_time",
+    "job_to_dict",
+    "job_to_json",
+]
+
+_MISSING = "-"
+_ELLIPSIS = "\u2026"
+_TABLE_HEADERS = ("JOB ID", "TYPE", "STATE", "NAME", "CREATED", "STARTED", "ENDED")
+# A time cell: "2022-06-27 15:23:10+08:00" (no sub-second digits, the service has none).
+_TIME_WIDTH = 25
+
+
+def _plain(value: Any) -> Any:
+    """A record, or a value inside one, as JSON-ready data (records become dicts)."""
+    if attrs.has(type(value)):
+        return {
+            field.name: _plain(getattr(value, field.name))
+            for field in attrs.fields(type(value))
+            if field.name != "raw"  # the typed fields say the same, with stable keys
+        }
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value
+
+
+def job_to_dict(job: Job) -> dict[str, Any]:
+    """A JSON-ready dict of every typed field of a job, nested records as dicts.
+
+    Keys follow the record's field order (``job_id``, ``type``, ``name``, ``state``,
+    ``code``, ``message``, ``creation_time``, ``start_time``, ``end_time``, ``input``,
+    ``operation``); absent values are ``None``; tuples become lists.
+
+    Args:
+        job: The job to convert.
+
+    Returns:
+        A dict of str, int, list, dict and ``None`` values only.
+    """
+    data: dict[str, Any] = _plain(job)
+    return data
+
+
+def job_to_json(job: Job) -> str:
+    """One job as a single line of JSON (no trailing newline).
+
+    Args:
+        job: The job to convert.
+
+    Returns:
+        The compact JSON text of :func:`job_to_dict`; non-ASCII text is kept as is.
+    """
+    return json.dumps(job_to_dict(job), ensure_ascii=False, separators=(",", ":"))
+
+
+def format_time(value: datetime | None) -> str:
+    """A datetime for a table cell: ``2022-06-27 15:23:10+08:00``, or ``-`` when unset.
+
+    Args:
+        value: An aware datetime (the service's own offset is kept), or ``None``.
+
+    Returns:
+        The ISO 8601 text with a space between date and time.
+    """
+    if value is None:
+        return _MISSING
+    return value.isoformat(sep=" ")
+
+
+def format_count(n: int) -> str:
+    """An integer with thousands separators: ``3,400``.
+
+    Args:
+        n: The number.
+
+    Returns:
+        The grouped decimal text.
+    """
+    return f"{n:,}"
+
+
+def _clean(text: object) -> str:
+    """Printable, single-line text: control characters become escapes."""
+    s = str(text.value if isinstance(text, enum.Enum) else text)
+    if s.isprintable():
+        return s
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+
+
+def display_width(text: str) -> int:
+    """The number of terminal columns ``text`` takes (CJK characters take two).
+
+    Args:
+        text: Printable text.
+
+    Returns:
+        The width in columns: wide and full-width characters count 2,
+        combining marks 0, everything else 1.
+    """
+    if text.isascii():
+        return len(text)
+    return sum(_char_width(c) for c in text)
+
+
+def _char_width(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align ``text`` in ``width`` terminal columns."""
+    return text + " " * (width - display_width(text))
+
+
+def _clip(text: str, width: int) -> str:
+    """Cut text to ``width`` columns, the last one an ellipsis when cut."""
+    if display_width(text) <= width:
+        return text
+    kept, used = [], 0
+    for char in text:
+        w = _char_width(char)
+        if used + w > width - 1:
+            break
+        kept.append(char)
+        used += w
+    return "".join(kept) + _ELLIPSIS
+
+
+def _cells(job: Job) -> tuple[str, ...]:
+    return (
+        _clean(job.job_id),
+        _clean(job.type),
+        _clean(job.state),
+        _MISSING if job.name is None else _clean(job.name),
+        format_time(job.creation_time),
+        format_time(job.start_time),
+        format_time(job.end_time),
+    )
+
+
+class JobTable:
+    """An aligned text table of jobs, one line per job, streamable page by page.
+
+    Column widths are taken from the jobs given at construction (e.g. the first
+    page of a listing) and kept for every later row, so a listing printed page
+    by page stays aligned. The name column is as wide as the widest name in
+    ``sample``, at least ``min_name`` and at most ``max_name`` characters;
+    longer names are cut with an ellipsis. Rows never end in spaces.
+
+    Args:
+        sample: Jobs to size the columns by (may be empty).
+        min_name: The narrowest the name column may be (leave room for later rows).
+        max_name: The widest the name column may grow.
+    """
+
+    def __init__(
+        self, sample: Iterable[Job] = (), *, min_name: int = 4, max_name: int = 32
+    ) -> None:
+        widths = [len(h) for h in _TABLE_HEADERS]
+        widths[4] = widths[5] = widths[6] = _TIME_WIDTH
+        for job in sample:
+            for i, cell in enumerate(_cells(job)):
+                widths[i] = max(widths[i], display_width(cell))
+        widths[3] = max(min(max(widths[3], min_name), max_name), len(_TABLE_HEADERS[3]))
+        self._widths = tuple(widths)
+
+    def _line(self, cells: Sequence[str]) -> str:
+        name_width = self._widths[3]
+        cells = [*cells[:3], _clip(cells[3], name_width), *cells[4:]]
+        return "  ".join(_pad(c, w) for c, w in zip(cells, self._widths, strict=True)).rstrip()
+
+    def header(self) -> str:
+        """The header line (column titles).
+
+        Returns:
+            The aligned column titles.
+        """
+        return self._line(_TABLE_HEADERS)
+
+    def row(self, job: Job) -> str:
+        """One job as an aligned line.
+
+        Args:
+            job: The job to render.
+
+        Returns:
+            The line, without a newline.
+        """
+        return self._line(_cells(job))
+
+    def lines(self, jobs: Iterable[Job], *, header: bool = True) -> Iterator[str]:
+        """The header (unless ``header=False``) and one line per job.
+
+        Args:
+            jobs: The jobs to render, in order.
+            header: Whether to start with the header line.
+
+        Yields:
+            Lines without newlines.
+        """
+        if header:
+            yield self.header()
+        for job in jobs:
+            yield self.row(job)
+
+
+def format_table(jobs: Iterable[Job], *, max_name: int = 32) -> str:
+    """A complete aligned table of jobs (header first), sized to fit them all.
+
+    Args:
+        jobs: The jobs to render, in order.
+        max_name: The widest the name column may grow.
+
+    Returns:
+        The table, lines joined with newlines, no trailing newline.
+    """
+    jobs = list(jobs)
+    return "\n".join(JobTable(jobs, max_name=max_name).lines(jobs))
+
+
+def _flatten(prefix: str, value: Any) -> Iterator[tuple[str, str]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _flatten(f"{prefix}.{key}" if prefix else str(key), item)
+    elif isinstance(value, list):
+        if value:
+            yield prefix, ", ".join(_clean(v) for v in value)
+    elif value is not None:
+        yield prefix, _clean(value)
+
+
+def format_job(job: Job) -> str:
+    """Every field of one job as aligned ``key: value`` lines.
+
+    The top-level fields are always shown (``-`` when unset); the nested input
+    and operation fields only when they carry a value (``operation.output.bucket``).
+
+    Args:
+        job: The job to render.
+
+    Returns:
+        The lines joined with newlines, no trailing newline.
+    """
+    data = job_to_dict(job)
+    rows: list[tuple[str, str]] = []
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            rows.extend(_flatten(key, value))
+        elif value is None:
+            rows.append((key, _MISSING))
+        else:
+            rows.extend(_flatten(key, value))
+    width = max(len(k) for k, _ in rows) + 1
+    return "\n".join(f"{k + ':':<{width}} {v}" for k, v in rows)

@@ -1,0 +1,257 @@
+"""Records for what the service returns: jobs, their inputs and operations, pages.
+
+All records are frozen, slotted :mod:`attrs` classes: immutable, hashable
+and cheap. They are built by :mod:`ci_async._decode` from the service's XML;
+users build :class:`JobInput`, :class:`Operation` and friends to create jobs.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "TERMINAL_STATES",
+    "Job",
+    "JobInput",
+    "JobLookup",
+    "JobPage",
+    "JobParam",
+    "JobState",
+    "JobType",
+    "Operation",
+    "Output",
+    "TimeInterval",
+]
+
+
+class JobState(str, enum.Enum):
+    """The state of a job, as the service spells it.
+
+    Members compare and hash equal to their wire strings
+    (``JobState.RUNNING == "Running"``, and ``"Running" in {JobState.RUNNING}``),
+    and ``str()`` gives the wire string. States the service adds later are
+    kept as plain strings on :attr:`Job.state`, never an error.
+    """
+
+    SUBMITTED = "Submitted"
+    RUNNING = "Running"
+    SUCCESS = "Success"
+    FAILED = "Failed"
+    PAUSE = "Pause"
+    CANCEL = "Cancel"
+
+    # Hash like the wire string, so that members and plain strings mix in sets and dicts.
+    __hash__ = str.__hash__
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether a job in this state will not change any more (Success, Failed, Cancel)."""
+        return self in TERMINAL_STATES
+
+
+class JobType(str, enum.Enum):
+    """How a job is triggered, as the service spells it.
+
+    ``WORKFLOW`` jobs run workflows (``Operation.workflow_ids``); ``JOB`` jobs
+    run a template on a queue (``Operation.queue_id``, ``Operation.job_param``).
+    """
+
+    WORKFLOW = "Workflow"
+    JOB = "Job"
+
+    __hash__ = str.__hash__
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+#: The states a job never leaves. ``Pause`` is not terminal.
+TERMINAL_STATES: frozenset[JobState] = frozenset(
+    {JobState.SUCCESS, JobState.FAILED, JobState.CANCEL}
+)
+
+
+@attrs.frozen
+class TimeInterval:
+    """The creation-time window of the objects a job processes.
+
+    Attributes:
+        start: The window's start (an aware datetime), or ``None``.
+        end: The window's end (an aware datetime), or ``None``.
+    """
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@attrs.frozen
+class JobParam:
+    """Parameters of a ``Job``-type job.
+
+    Attributes:
+        template_id: The processing template the job applies.
+    """
+
+    template_id: str | None = None
+
+
+@attrs.frozen
+class Output:
+    """Where a ``Job``-type job writes its results.
+
+    Attributes:
+        region: The output bucket's region, e.g. ``"ap-chongqing"``.
+        bucket: The output bucket, ``BucketName-APPID``.
+        object: The output object key; may contain service placeholders such
+            as ``${InventoryTriggerJobId}``.
+    """
+
+    region: str | None = None
+    bucket: str | None = None
+    object: str | None = None
+
+
+@attrs.frozen
+class JobInput:
+    """The objects a job processes: one of a prefix, a manifest, a URL list or one object.
+
+    Attributes:
+        prefix: Process the objects under this key prefix.
+        manifest: Process the objects listed in this inventory manifest.
+        url_file: Process the URLs listed in this file.
+        object: Process this single object.
+    """
+
+    prefix: str | None = None
+    manifest: str | None = None
+    url_file: str | None = None
+    object: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Operation:
+    """What a job does.
+
+    ``Workflow`` jobs set :attr:`workflow_ids`; ``Job`` jobs set
+    :attr:`queue_id`, :attr:`job_param` and usually :attr:`output`.
+
+    Attributes:
+        time_interval: Only process objects created in this window.
+        workflow_ids: The workflows to trigger (``WorkflowIds``, comma-separated on the wire).
+        queue_id: The queue a ``Job`` job runs on.
+        user_data: Free text passed through to callbacks.
+        callback: The callback URL (``CallBack``).
+        job_param: Template parameters of a ``Job`` job.
+        output: Where a ``Job`` job writes.
+        job_level: The job's priority (``JobLevel``; 0, 1 or 2 on the service).
+        tag: The processing kind of a ``Job`` job (``Tag``), when given.
+    """
+
+    time_interval: TimeInterval | None = None
+    workflow_ids: tuple[str, ...] = ()
+    queue_id: str | None = None
+    user_data: str | None = None
+    callback: str | None = None
+    job_param: JobParam | None = None
+    output: Output | None = None
+    job_level: int | None = None
+    tag: str | None = None
+
+
+_EMPTY_INPUT = JobInput()
+_EMPTY_OPERATION = Operation()
+
+
+@attrs.frozen(kw_only=True)
+class Job:
+    """A batch data processing job, as the service describes it.
+
+    Equality and hashing cover every field except :attr:`raw`.
+
+    Attributes:
+        job_id: The job's id.
+        type: :class:`JobType`, or the service's string when it is one this
+            version does not know.
+        name: The job's name.
+        state: :class:`JobState`, or the service's string when it is one this
+            version does not know.
+        code: The job's result code (``"Success"`` or an error code).
+        message: The job's result message; ``None`` when empty.
+        creation_time: When the job was created (aware datetime).
+        start_time: When the job started, or ``None`` if it has not yet.
+        end_time: When the job ended, or ``None`` if it has not yet.
+        input: What the job processes.
+        operation: What the job does.
+        raw: The ``JobsDetail`` element as decoded from the XML (nested dicts,
+            lists and strings), so that no field the service adds is lost.
+            Treat it as read-only.
+    """
+
+    job_id: str
+    type: JobType | str
+    name: str | None = None
+    state: JobState | str
+    code: str | None = None
+    message: str | None = None
+    creation_time: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    input: JobInput = _EMPTY_INPUT
+    operation: Operation = _EMPTY_OPERATION
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the job is in a state it will not leave (Success, Failed, Cancel)."""
+        return self.state in TERMINAL_STATES
+
+    @property
+    def duration(self) -> timedelta | None:
+        """How long the job ran (``end_time - start_time``), or ``None`` unless both are set."""
+        if self.start_time is None or self.end_time is None:
+            return None
+        return self.end_time - self.start_time
+
+
+@attrs.frozen
+class JobPage:
+    """One page of a job listing.
+
+    Iterating a page iterates its jobs; ``len(page)`` is the number of jobs.
+
+    Attributes:
+        jobs: The jobs on this page, in the service's order.
+        next_token: The token that fetches the next page; ``None`` on the last page.
+        request_id: The request id of the answer, when given.
+    """
+
+    jobs: tuple[Job, ...]
+    next_token: str | None = None
+    request_id: str | None = None
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter(self.jobs)
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+
+@attrs.frozen
+class JobLookup:
+    """The answer to describing several jobs: what was found and what was not.
+
+    Attributes:
+        jobs: The jobs found, in the order they were asked for.
+        missing: The ids that do not exist, in the order they were asked for.
+    """
+
+    jobs: tuple[Job, ...]
+    missing: tuple[str, ...] = ()

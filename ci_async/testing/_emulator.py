@@ -1,0 +1,454 @@
+"""The :class:`Emulator` facade: a fake CI job service to run clients against."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from .._signing import CosSigner, Credentials
+from ._app import EmulatorApp
+from ._clock import FakeClock
+from ._faults import FaultPlan
+from ._records import RecordedRequest
+from ._render import parse_time
+from ._seed import generate_jobs, new_id, timeline
+from ._server import EmulatorServer
+from ._store import ALL_STATES, JOB_TYPES, JobStore, StoredJob
+from ._transport import EmulatorTransport
+
+if TYPE_CHECKING:
+    from .._session import Session
+
+__all__ = ["DEFAULT_CREDENTIALS", "Emulator", "TimeLike"]
+
+#: The key pair an :class:`Emulator` accepts unless told otherwise (not a real key).
+DEFAULT_CREDENTIALS = Credentials(
+    "AKIDEMULATOR00000000000000000000EXAMPLE",
+    "emulator-secret-key-000000000000000",
+)
+
+#: A point in time: an aware datetime, unix seconds, or the wire format
+#: ``2022-06-27T15:23:10+0800``.
+TimeLike = datetime | float | int | str
+
+
+def _timestamp(value: TimeLike, label: str) -> float:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            msg = f"{label} must be timezone-aware"
+            raise ValueError(msg)
+        return float(int(value.timestamp()))
+    if isinstance(value, str):
+        return parse_time(value)
+    return float(int(value))
+
+
+class Emulator:
+    """A fake Tencent Cloud Infinite batch-job service, in memory.
+
+    Serve it in process (:meth:`transport`, :meth:`session`) or on a loopback
+    port (:meth:`serve`). It implements describe, list (every filter, both
+    orders, ``size``, ``nextToken``), create and cancel; verifies v5
+    signatures; lets jobs progress with a clock the test controls; injects
+    faults (:attr:`faults`); and records every request (:attr:`requests`).
+
+    Job states follow time: a job is ``Submitted`` when created, ``Running``
+    a few seconds later and ``Success`` or ``Failed`` after its run time — all
+    drawn deterministically from the seed and the job id. With the default
+    :class:`FakeClock` nothing moves until :meth:`advance` is called.
+
+    Args:
+        credentials: The only key pair accepted (a fixed test pair by
+            default). With a ``token``, requests must carry it in
+            ``x-ci-security-token`` (or ``x-cos-security-token``).
+        verify_signatures: Check every request's v5 signature.
+        require_signed_host: Refuse signatures that do not cover ``host``.
+        bucket: The bucket served; a ``Host`` naming another bucket
+            (``other-125….ci.region.myqcloud.com``) gets 404 ``NoSuchBucket``.
+        region: The region used for :meth:`session`'s default endpoint.
+        clock: Returns the current unix time; drives job states and the
+            signature's time window. Default: a new :class:`FakeClock`.
+        seed: Makes ids, request ids and job timelines reproducible.
+        empty_last_token: Write ``<NextToken/>`` on the last page instead of
+            leaving it out (the service has been seen doing both).
+        prerender: Cache whole list pages (by query and store state) so that
+            a benchmark measures the client, not the emulator. Cached pages
+            repeat the ``RequestId`` in the body (the header is fresh).
+        record_requests: Keep every request in :attr:`requests`.
+
+    Example:
+        >>> emulator = Emulator(seed=1)
+        >>> job = emulator.add_job(name="demo")
+        >>> emulator.state(job.job_id)
+        'Submitted'
+        >>> _ = emulator.advance(3600)
+        >>> emulator.state(job.job_id) in ("Success", "Failed")
+        True
+    """
+
+    def __init__(
+        self,
+        *,
+        credentials: Credentials | None = None,
+        verify_signatures: bool = True,
+        require_signed_host: bool = True,
+        bucket: str = "examplebucket-1250000000",
+        region: str = "ap-beijing",
+        clock: Callable[[], float] | None = None,
+        seed: int = 0,
+        empty_last_token: bool = False,
+        prerender: bool = False,
+        record_requests: bool = True,
+    ) -> None:
+        self._credentials = DEFAULT_CREDENTIALS if credentials is None else credentials
+        self._clock: Callable[[], float] = FakeClock() if clock is None else clock
+        self._bucket = bucket
+        self._region = region
+        self._seed = seed
+        self._generations = 0
+        self._rng = random.Random(f"emulator-jobs/{seed}")
+        self._rng_lock = threading.Lock()
+        self._default_workflow = new_id("w", random.Random(f"workflow/{seed}"), 1_600_000_000)
+        self._store = JobStore()
+        self.faults = FaultPlan()
+        """Faults to inject into the next requests (see :class:`FaultPlan`)."""
+        self._app = EmulatorApp(
+            store=self._store,
+            faults=self.faults,
+            clock=self._clock,
+            credentials=self._credentials,
+            verify_signatures=verify_signatures,
+            require_signed_host=require_signed_host,
+            bucket=bucket,
+            seed=seed,
+            empty_last_token=empty_last_token,
+            prerender=prerender,
+            record_requests=record_requests,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Emulator bucket={self._bucket!r} jobs={len(self._store)} seed={self._seed}>"
+
+    # --- configuration ---------------------------------------------------------------
+
+    @property
+    def credentials(self) -> Credentials:
+        """The key pair the emulator accepts."""
+        return self._credentials
+
+    @property
+    def bucket(self) -> str:
+        """The bucket served (``BucketName-APPID``)."""
+        return self._bucket
+
+    @property
+    def region(self) -> str:
+        """The region of :attr:`endpoint`."""
+        return self._region
+
+    @property
+    def endpoint(self) -> str:
+        """The real service's URL for this bucket (used by in-process sessions)."""
+        return f"https://{self._bucket}.ci.{self._region}.myqcloud.com"
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock driving job states and signature checks."""
+        return self._clock
+
+    @property
+    def seed(self) -> int:
+        """The seed of ids and timelines."""
+        return self._seed
+
+    @property
+    def app(self) -> EmulatorApp:
+        """The ASGI3 application (host it anywhere, e.g. in uvicorn)."""
+        return self._app
+
+    @property
+    def verify_signatures(self) -> bool:
+        """Whether signatures are checked (may be changed at any time)."""
+        return self._app.verify_signatures
+
+    @verify_signatures.setter
+    def verify_signatures(self, value: bool) -> None:
+        self._app.verify_signatures = value
+
+    # --- time ------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The emulator's current time (unix seconds)."""
+        return self._clock()
+
+    def advance(self, seconds: float) -> float:
+        """Move the built-in :class:`FakeClock` forward; jobs progress accordingly.
+
+        Returns:
+            The new time.
+
+        Raises:
+            TypeError: The emulator was given another clock.
+        """
+        if not isinstance(self._clock, FakeClock):
+            msg = "advance() needs the built-in FakeClock (Emulator(clock=None or FakeClock()))"
+            raise TypeError(msg)
+        return self._clock.advance(seconds)
+
+    # --- jobs ------------------------------------------------------------------------
+
+    @property
+    def jobs(self) -> tuple[StoredJob, ...]:
+        """Every job, oldest first (by creation time, then id)."""
+        return self._store.snapshot()
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def job(self, job_id: str) -> StoredJob:
+        """The stored job with this id.
+
+        Raises:
+            KeyError: No such job.
+        """
+        job = self._store.get(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        return job
+
+    def state(self, job_id: str) -> str:
+        """The job's state now (``Submitted``, ``Running``, ``Success``, …).
+
+        Raises:
+            KeyError: No such job.
+        """
+        return self.job(job_id).state_at(self.now())
+
+    def set_state(self, job_id: str, state: str) -> StoredJob:
+        """Force a job into ``state`` now; it stays there (time no longer moves it).
+
+        Raises:
+            KeyError: No such job.
+            ValueError: Unknown state.
+        """
+        if state not in ALL_STATES:
+            msg = f"state must be one of {ALL_STATES}, got {state!r}"
+            raise ValueError(msg)
+        with self._store.lock:
+            job = self.job(job_id).pinned(state, self.now())
+            self._store.replace(job)
+        return job
+
+    def add_job(
+        self,
+        *,
+        job_id: str | None = None,
+        type: str = "Workflow",
+        name: str = "demo",
+        state: str | None = None,
+        creation_time: TimeLike | None = None,
+        prefix: str | None = None,
+        manifest: str | None = None,
+        url_file: str | None = None,
+        object: str | None = None,
+        time_interval: tuple[TimeLike | None, TimeLike | None] | None = None,
+        workflow_ids: Sequence[str] | None = None,
+        queue_id: str | None = None,
+        user_data: str | None = None,
+        callback: str | None = None,
+        tag: str | None = None,
+        template_id: str | None = None,
+        output_region: str | None = None,
+        output_bucket: str | None = None,
+        output_object: str | None = None,
+        job_level: int | None = None,
+        start_after: float | None = None,
+        run_for: float | None = None,
+        outcome: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> StoredJob:
+        """Add one job; every field has a sensible default.
+
+        Args:
+            job_id: Default: a fresh id shaped like the service's.
+            type: ``"Workflow"`` or ``"Job"``.
+            name: The job name.
+            state: Pin the job in this state now (time no longer moves it);
+                default: it follows its timeline from ``Submitted``.
+            creation_time: Default: now.
+            prefix: ``Input/Prefix`` (``"input"`` when no input is given).
+            manifest: ``Input/Manifest``.
+            url_file: ``Input/UrlFile``.
+            object: ``Input/Object``.
+            time_interval: ``Operation/TimeInterval`` as ``(start, end)``.
+            workflow_ids: Default for workflow jobs: one fixed workflow id.
+            queue_id: Default for ``Job`` jobs: the emulator's queue.
+            user_data: ``Operation/UserData``.
+            callback: ``Operation/CallBack``.
+            tag: ``Operation/Tag``.
+            template_id: ``Operation/JobParam/TemplateId``.
+            output_region: ``Operation/Output/Region``.
+            output_bucket: ``Operation/Output/Bucket``.
+            output_object: ``Operation/Output/Object``.
+            job_level: ``Operation/JobLevel``.
+            start_after: Seconds from creation to ``Running`` (default: from the seed).
+            run_for: Seconds from ``Running`` to the end (default: from the seed).
+            outcome: ``"Success"`` or ``"Failed"`` at the end (default: from the seed).
+            error_code: ``Code`` while ``Failed``.
+            error_message: ``Message`` while ``Failed``.
+
+        Returns:
+            The stored job.
+
+        Raises:
+            ValueError: A bad type, state or outcome, or a duplicate id.
+        """
+        if type not in JOB_TYPES:
+            msg = f"type must be Workflow or Job, got {type!r}"
+            raise ValueError(msg)
+        if state is not None and state not in ALL_STATES:
+            msg = f"state must be one of {ALL_STATES}, got {state!r}"
+            raise ValueError(msg)
+        if outcome is not None and outcome not in ("Success", "Failed"):
+            msg = f"outcome must be Success or Failed, got {outcome!r}"
+            raise ValueError(msg)
+        now = self.now()
+        created = (
+            float(int(now)) if creation_time is None else _timestamp(creation_time, "creation_time")
+        )
+        if job_id is None:
+            with self._rng_lock:
+                job_id = new_id("b", self._rng, created)
+        delay, run, natural, code, message = timeline(self._seed, job_id)
+        delay = delay if start_after is None else float(start_after)
+        run = run if run_for is None else float(run_for)
+        outcome = natural if outcome is None else outcome
+        if outcome == "Failed" and code is None:
+            code, message = "InternalError", "the job failed"
+        if prefix is None and manifest is None and url_file is None and object is None:
+            prefix = "input"
+        if workflow_ids is None:
+            workflow_ids = (self._default_workflow,) if type == "Workflow" else ()
+        if queue_id is None and type == "Job":
+            queue_id = self._app.default_queue_id
+        start, end = time_interval if time_interval is not None else (None, None)
+        job = StoredJob(
+            job_id=job_id,
+            type=type,
+            name=name,
+            creation_time=created,
+            prefix=prefix,
+            manifest=manifest,
+            url_file=url_file,
+            object=object,
+            interval_start=None if start is None else _timestamp(start, "time_interval"),
+            interval_end=None if end is None else _timestamp(end, "time_interval"),
+            workflow_ids=tuple(workflow_ids),
+            queue_id=queue_id,
+            user_data=user_data,
+            callback=callback,
+            tag=tag,
+            template_id=template_id,
+            output_region=output_region,
+            output_bucket=output_bucket,
+            output_object=output_object,
+            job_level=job_level,
+            started_at=created + delay,
+            ended_at=created + delay + run,
+            outcome=outcome,
+            error_code=error_code or code,
+            error_message=error_message or message,
+        )
+        if state is not None:
+            job = job.pinned(state, max(now, created))
+        self._store.add(job)
+        return job
+
+    def generate(self, n: int, *, seed: int | None = None) -> list[StoredJob]:
+        """Add ``n`` realistic jobs: both types, mixed states, created over ~6 months.
+
+        Args:
+            n: How many jobs.
+            seed: The same seed (and clock) always gives the same jobs. Default:
+                derived from the emulator's seed, different on each call.
+
+        Returns:
+            The new jobs, in no particular order.
+        """
+        if n < 0:
+            msg = f"n must not be negative, got {n!r}"
+            raise ValueError(msg)
+        if seed is None:
+            seed = self._seed * 1_000_003 + self._generations
+        self._generations += 1
+        jobs = generate_jobs(n, seed=seed, now=self.now())
+        self._store.add_many(jobs)
+        return jobs
+
+    # --- requests --------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first (``clear_requests()`` empties it)."""
+        return self._app.requests
+
+    def clear_requests(self) -> None:
+        """Forget the recorded requests."""
+        self._app.requests.clear()
+
+    # --- ways to reach it ------------------------------------------------------------
+
+    def transport(self) -> EmulatorTransport:
+        """An in-process ``httpx.AsyncBaseTransport`` serving this emulator."""
+        return EmulatorTransport(self._app)
+
+    def signer(self, *, expires: float = 3600) -> CosSigner:
+        """A :class:`~ci_async.CosSigner` with the emulator's credentials and clock."""
+        return CosSigner(self._credentials, expires=expires, clock=self._clock)
+
+    def http_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` on the in-process transport, based at :attr:`endpoint`.
+
+        Requests are not signed: sign them with :meth:`signer`, or turn
+        signature checks off.
+        """
+        kwargs.setdefault("base_url", self.endpoint)
+        kwargs.setdefault("transport", self.transport())
+        return httpx.AsyncClient(**kwargs)
+
+    def session(self, **kwargs: Any) -> Session:
+        """A :class:`ci_async.Session` wired to this emulator, in process.
+
+        It signs with the emulator's credentials and clock (so signatures stay
+        valid however far the test advances time) and talks to
+        :attr:`endpoint` through :meth:`transport`. Any keyword is passed on to
+        ``Session`` and overrides these defaults; passing ``credentials`` or
+        ``signer`` replaces the default signer.
+
+        Returns:
+            The session; close it with ``await session.aclose()`` or ``async with``.
+        """
+        from .._session import Session
+
+        kwargs.setdefault("bucket", self._bucket)
+        kwargs.setdefault("region", self._region)
+        if "transport" not in kwargs and "http_client" not in kwargs:
+            kwargs["transport"] = self.transport()
+        if "credentials" not in kwargs and "signer" not in kwargs:
+            kwargs["signer"] = self.signer()
+        return Session(**kwargs)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
+        """A loopback HTTP/1.1 server for this emulator (start it with ``with``/``async with``).
+
+        Args:
+            host: The address to bind.
+            port: The port; 0 picks a free one (see :attr:`EmulatorServer.port`).
+        """
+        return EmulatorServer(self._app, host, port)

@@ -1,0 +1,163 @@
+"""Deterministic, realistic job data: ids shaped like the service's, names, inputs, timelines."""
+
+from __future__ import annotations
+
+import random
+
+from ._store import StoredJob
+
+__all__ = ["Timeline", "generate_jobs", "new_id", "timeline"]
+
+# 100-ns intervals between the Gregorian epoch (uuid1) and the unix epoch.
+_UUID_EPOCH = 0x01B21DD213814000
+# The service's ids end in a node id from a KVM-style MAC (52:54:00:…).
+_NODE_PREFIX = 0x525400000000
+
+_WORDS = (
+    "transcode",
+    "snapshot",
+    "thumbnail",
+    "audit",
+    "backfill",
+    "nightly",
+    "archive",
+    "watermark",
+    "moderation",
+    "hls",
+    "animation",
+    "digest",
+)
+_CHINESE_NAMES = ("批量转码", "截图任务", "内容审核", "夜间归档")
+_PREFIXES = (
+    "input/",
+    "videos/2023/",
+    "videos/2024/",
+    "images/raw/",
+    "uploads/",
+    "live/records/",
+    "media/",
+)
+_TAGS = ("Transcode", "Snapshot", "Animation", "Watermark", "SmartCover", "DigitalWatermark")
+_REGIONS = ("ap-beijing", "ap-shanghai", "ap-guangzhou", "ap-chongqing", "ap-chengdu")
+_FAILURES = (
+    ("InternalError", "internal error, please retry"),
+    ("InvalidInput", "no object matched the input"),
+    ("ResourceDownloadFailed", "failed to download the input object"),
+    ("TemplateNotExist", "the template does not exist"),
+    ("QueueStopped", "the queue is stopped"),
+)
+_DAY = 86_400.0
+
+Timeline = tuple[float, float, str, str | None, str | None]
+
+
+def new_id(prefix: str, rng: random.Random, timestamp: float) -> str:
+    """A uuid1-shaped id (as the service's are) for ``timestamp``: ``prefix`` + 32 hex digits."""
+    ticks = int(timestamp * 10_000_000) + rng.randrange(10_000_000) + _UUID_EPOCH
+    time_low = ticks & 0xFFFFFFFF
+    time_mid = (ticks >> 32) & 0xFFFF
+    time_hi = ((ticks >> 48) & 0x0FFF) | 0x1000
+    clock_seq = rng.getrandbits(14) | 0x8000
+    node = _NODE_PREFIX | rng.getrandbits(24)
+    return f"{prefix}{time_low:08x}{time_mid:04x}{time_hi:04x}{clock_seq:04x}{node:012x}"
+
+
+def timeline(seed: int, job_id: str) -> Timeline:
+    """The job's deterministic future: (queue delay, run time, outcome, error code, message)."""
+    rng = random.Random(f"{seed}/{job_id}")
+    delay = float(rng.randint(1, 30) if rng.random() < 0.9 else rng.randint(60, 1800))
+    run = float(min(int(rng.lognormvariate(4.5, 1.2)) + 5, 6 * 3600))
+    if rng.random() < 0.85:
+        return delay, run, "Success", None, None
+    code, message = rng.choice(_FAILURES)
+    return delay, run, "Failed", code, message
+
+
+def generate_jobs(n: int, *, seed: int, now: float) -> list[StoredJob]:
+    """``n`` jobs of both types with mixed states, created over the ~6 months before ``now``.
+
+    The same ``seed`` and ``now`` always give the same jobs.
+    """
+    rng = random.Random(seed)
+    workflows = [new_id("w", rng, now - 200 * _DAY) for _ in range(8)]
+    queues = [new_id("p", rng, now - 300 * _DAY) for _ in range(3)]
+    templates = [new_id("t1", rng, now - 300 * _DAY) for _ in range(6)]
+    jobs = []
+    for _ in range(n):
+        recency = rng.random()
+        if recency < 0.05:
+            age = rng.uniform(0, 600)
+        elif recency < 0.2:
+            age = rng.uniform(0, 2 * 3600)
+        else:
+            age = rng.uniform(0, 180 * _DAY)
+        created = float(int(now - age))
+        jobs.append(_one_job(rng, seed, created, now, workflows, queues, templates))
+    return jobs
+
+
+def _one_job(
+    rng: random.Random,
+    seed: int,
+    created: float,
+    now: float,
+    workflows: list[str],
+    queues: list[str],
+    templates: list[str],
+) -> StoredJob:
+    is_workflow = rng.random() < 0.6
+    job_id = new_id("b", rng, created)
+    if rng.random() < 0.05:
+        name = rng.choice(_CHINESE_NAMES)
+    else:
+        name = f"{rng.choice(_WORDS)}-{rng.choice(_WORDS)}_{rng.randrange(1000):03d}"
+    fields: dict[str, object] = {}
+    kind = rng.random()
+    if kind < 0.8:
+        fields["prefix"] = rng.choice(_PREFIXES)
+    elif kind < 0.9:
+        fields["manifest"] = f"inventory/{rng.choice(_WORDS)}/manifest.json"
+    elif kind < 0.95:
+        fields["url_file"] = f"urls/list-{rng.randrange(100):03d}.txt"
+    else:
+        fields["object"] = f"{rng.choice(_PREFIXES)}{rng.choice(_WORDS)}.mp4"
+    if rng.random() < 0.7:
+        start = created - rng.uniform(1, 120) * _DAY
+        fields["interval_start"] = float(int(start))
+        fields["interval_end"] = float(int(start + rng.uniform(1, 90) * _DAY))
+    if is_workflow:
+        fields["workflow_ids"] = (rng.choice(workflows),)
+    else:
+        fields["queue_id"] = rng.choice(queues)
+        fields["tag"] = rng.choice(_TAGS)
+        fields["template_id"] = rng.choice(templates)
+        if rng.random() < 0.5:
+            fields["user_data"] = f"batch {rng.randrange(10_000)}"
+        if rng.random() < 0.3:
+            fields["callback"] = "https://www.callback.com"
+        fields["output_region"] = rng.choice(_REGIONS)
+        fields["output_bucket"] = f"output-{rng.randrange(1_250_000_000, 1_259_999_999)}"
+        fields["output_object"] = "output/${InventoryTriggerJobId}/out.mp4"
+        fields["job_level"] = rng.choice((0, 0, 0, 1, 2))
+    delay, run, outcome, code, message = timeline(seed, job_id)
+    job = StoredJob(
+        job_id=job_id,
+        type="Workflow" if is_workflow else "Job",
+        name=name,
+        creation_time=created,
+        started_at=created + delay,
+        ended_at=created + delay + run,
+        outcome=outcome,
+        error_code=code,
+        error_message=message,
+        **fields,  # type: ignore[arg-type]
+    )
+    special = rng.random()
+    if special < 0.04:
+        cancelled = created + rng.uniform(0, delay + run)
+        if cancelled <= now:
+            return job.pinned("Cancel", float(int(cancelled)))
+    elif special < 0.055:
+        # Jobs waiting in a paused queue never start.
+        return job.pinned("Pause", now)
+    return job

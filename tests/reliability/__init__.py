@@ -1,0 +1,1 @@
+"""Reliability tests: faults, hostile answers and cancellation over real loopback HTTP."""

@@ -1,0 +1,818 @@
+"""The command line and the rendering it shares with the demo.
+
+In-process tests cover the formatting functions and the argument parser;
+a few subprocess tests run ``python -m ci_async`` against the emulator on a
+loopback port with real signed requests and compare its output with the
+emulator's store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import io
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from ci_async import _cli
+from ci_async._format import (
+    JobTable,
+    format_count,
+    format_job,
+    format_table,
+    format_time,
+    job_to_dict,
+    job_to_json,
+)
+from ci_async._models import (
+    Job,
+    JobInput,
+    JobParam,
+    JobState,
+    JobType,
+    Operation,
+    Output,
+    TimeInterval,
+)
+from ci_async._signing import Credentials
+from ci_async.testing import Emulator, EmulatorServer, RecordedRequest
+
+CST = timezone(timedelta(hours=8))
+CREATED = datetime(2022, 6, 27, 15, 23, 10, tzinfo=CST)
+
+JOB_KEYS = [
+    "job_id",
+    "type",
+    "name",
+    "state",
+    "code",
+    "message",
+    "creation_time",
+    "start_time",
+    "end_time",
+    "input",
+    "operation",
+]
+
+
+def make_job(**fields: object) -> Job:
+    values: dict[str, object] = {
+        "job_id": "b3deffea2f84911ec9cb15254008618d9",
+        "type": JobType.JOB,
+        "name": "resize",
+        "state": JobState.RUNNING,
+        "code": "Success",
+        "creation_time": CREATED,
+        "start_time": CREATED + timedelta(seconds=5),
+        "input": JobInput(prefix="photos/"),
+        "operation": Operation(
+            queue_id="q1",
+            job_param=JobParam(template_id="t1"),
+            output=Output(region="ap-chongqing", bucket="out-1250000000", object="o/${Id}"),
+            job_level=1,
+            tag="Transcode",
+        ),
+        "raw": {"JobId": "b3deffea2f84911ec9cb15254008618d9"},
+    }
+    values.update(fields)
+    return Job(**values)  # type: ignore[arg-type]
+
+
+# --- JSON --------------------------------------------------------------------
+
+
+def test_job_to_dict_has_stable_keys_in_field_order() -> None:
+    """A job's JSON object has the record's typed fields, in order, and not ``raw``."""
+    assert JOB_KEYS == list(job_to_dict(make_job()))
+
+
+def test_job_to_dict_writes_datetimes_as_iso_8601_with_offset() -> None:
+    """Datetimes keep their UTC offset; unset ones are null."""
+    data = job_to_dict(make_job())
+    assert ("2022-06-27T15:23:10+08:00", None) == (data["creation_time"], data["end_time"])
+
+
+def test_job_to_dict_writes_enums_as_wire_strings() -> None:
+    """Type and state are the service's spellings."""
+    data = job_to_dict(make_job())
+    assert ("Job", "Running") == (data["type"], data["state"])
+
+
+def test_job_to_dict_keeps_unknown_states() -> None:
+    """A state this version does not know passes through as its string."""
+    assert "Archived" == job_to_dict(make_job(state="Archived"))["state"]
+
+
+def test_job_to_dict_nests_input_and_operation() -> None:
+    """Nested records become nested objects; tuples become lists."""
+    job = make_job(
+        type=JobType.WORKFLOW,
+        operation=Operation(
+            workflow_ids=("w1", "w2"),
+            time_interval=TimeInterval(start=CREATED, end=None),
+        ),
+    )
+    operation = job_to_dict(job)["operation"]
+    assert (["w1", "w2"], {"start": "2022-06-27T15:23:10+08:00", "end": None}) == (
+        operation["workflow_ids"],
+        operation["time_interval"],
+    )
+
+
+def test_job_to_json_is_one_line_that_parses_back() -> None:
+    """The JSON line decodes to the dict, and contains no newline."""
+    job = make_job(name="two\nlines \u4e2d\u6587")
+    line = job_to_json(job)
+    assert ("\n" not in line, job_to_dict(job)) == (True, json.loads(line))
+
+
+# --- table -------------------------------------------------------------------
+
+
+def test_format_time_shows_offset_and_dash_for_unset() -> None:
+    """Table times are ISO 8601 with a space, ``-`` when unset."""
+    assert ("2022-06-27 15:23:10+08:00", "-") == (format_time(CREATED), format_time(None))
+
+
+def test_format_count_groups_thousands() -> None:
+    """Counts have thousands separators."""
+    assert "3,400" == format_count(3400)
+
+
+def test_table_columns_line_up() -> None:
+    """Every column starts at the same offset on every line."""
+    jobs = [make_job(name="a"), make_job(name="a much longer name", state=JobState.SUCCESS)]
+    lines = format_table(jobs).splitlines()
+    starts = {line.index("2022-06-27") for line in lines[1:]}
+    assert (1, lines[0].index("CREATED")) == (len(starts), starts.pop())
+
+
+def test_table_header_names_every_column() -> None:
+    """The header has job id, type, state, name, created, started, ended."""
+    header = JobTable().header()
+    assert ["JOB", "ID", "TYPE", "STATE", "NAME", "CREATED", "STARTED", "ENDED"] == header.split()
+
+
+def test_table_row_shows_dash_for_unset_times() -> None:
+    """A job that has not ended shows ``-`` in the ended column."""
+    row = JobTable([make_job()]).row(make_job())
+    assert row.endswith("  -")
+
+
+def test_table_clips_long_names() -> None:
+    """Names wider than the limit are cut with an ellipsis."""
+    row = JobTable([], min_name=10, max_name=10).row(make_job(name="x" * 50))
+    assert "xxxxxxxxx\u2026 " in row
+
+
+def test_table_escapes_control_characters() -> None:
+    """A name with a newline or an escape sequence stays on one line, escaped."""
+    row = JobTable(min_name=20).row(make_job(name="evil\n\x1b[2J"))
+    assert ("\n" not in row, "\x1b" not in row, "evil\\n\\x1b[2J" in row) == (True, True, True)
+
+
+def test_table_rows_have_no_trailing_spaces() -> None:
+    """Lines end at their last character."""
+    lines = format_table([make_job(), make_job(name=None)]).splitlines()
+    assert [line.rstrip() for line in lines] == lines
+
+
+# --- detail ------------------------------------------------------------------
+
+
+def test_format_job_shows_nested_fields_by_path() -> None:
+    """Nested values appear as dotted keys with their values."""
+    text = format_job(make_job())
+    assert "operation.output.bucket:" in text
+    assert "out-1250000000" in text.split("operation.output.bucket:")[1].splitlines()[0]
+
+
+def test_format_job_shows_unset_top_level_fields_as_dash() -> None:
+    """Top-level fields are always listed; unset ones as ``-``."""
+    lines = dict(line.split(":", 1) for line in format_job(make_job()).splitlines())
+    assert "-" == lines["end_time"].strip()
+
+
+def test_format_job_omits_unset_nested_fields() -> None:
+    """Input fields without a value are not listed."""
+    assert "input.manifest" not in format_job(make_job())
+
+
+# --- argument parsing --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-01T08:00:00+08:00", datetime(2024, 5, 1, 8, tzinfo=CST)),
+        ("2024-05-01T08:00:00+0800", datetime(2024, 5, 1, 8, tzinfo=CST)),
+        ("2024-05-01 08:00+08", datetime(2024, 5, 1, 8, tzinfo=CST)),
+        ("2024-05-01T00:00:00Z", datetime(2024, 5, 1, tzinfo=timezone.utc)),
+        (
+            "2024-05-01T00:00:00.5-05:30",
+            datetime(2024, 5, 1, 0, 0, 0, 500000, tzinfo=timezone(-timedelta(hours=5, minutes=30))),
+        ),
+    ],
+)
+def test_parse_datetime_accepts_iso_8601_with_offset(text: str, expected: datetime) -> None:
+    """Offsets in every common spelling give the same aware datetime."""
+    parsed = _cli.parse_datetime(text)
+    assert (expected, expected.utcoffset()) == (parsed, parsed.utcoffset())
+
+
+@pytest.mark.parametrize(
+    "text", ["2024-05-01T08:00:00", "2024-05-01", "yesterday", "2024-13-01T00:00Z"]
+)
+def test_parse_datetime_rejects_naive_and_invalid(text: str) -> None:
+    """A time without an offset, or not a date-time at all, is refused."""
+    with pytest.raises(argparse.ArgumentTypeError):
+        _cli.parse_datetime(text)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["jobs", "list", "--page-size", "0"],
+        ["jobs", "list", "--limit", "many"],
+        ["jobs", "list", "--type", "Batch"],
+        ["jobs", "list", "--order", "sideways"],
+        ["jobs", "list", "--created-after", "2024-05-01T00:00:00+25:00"],
+        ["jobs", "wait", "b1", "--timeout", "-1"],
+        ["jobs", "wait", "b1", "--poll-interval", "soon"],
+        ["--timeout", "inf", "jobs", "list"],
+        ["jobs", "list", "--bogus"],
+        ["jobs", "get"],
+    ],
+)
+def test_bad_arguments_are_one_line_usage_errors(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every malformed option value is refused with one ``error:`` line and status 2."""
+    with pytest.raises(SystemExit) as excinfo:
+        _cli.main(argv, prog="ci-async")
+    err = capsys.readouterr().err
+    assert (2, 1, True) == (excinfo.value.code, len(err.splitlines()), err.startswith("error: "))
+
+
+def test_bare_command_prints_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """``ci-async jobs`` without a subcommand shows the jobs help on stderr, status 2."""
+    status = _cli.main(["jobs"], prog="ci-async")
+    assert (2, True) == (status, "{list,get,wait,create,cancel}" in capsys.readouterr().err)
+
+
+def test_parser_merges_repeated_and_comma_separated_states() -> None:
+    """``--state`` may be repeated and comma-separated, in any letter case."""
+    args = _cli.build_parser("ci-async").parse_args(
+        ["jobs", "list", "--state", "running,FAILED", "--state", "Cancel"]
+    )
+    assert [["Running", "Failed"], ["Cancel"]] == args.states
+
+
+def test_parser_normalises_type_spelling() -> None:
+    """``--type workflow`` becomes the wire spelling."""
+    args = _cli.build_parser("ci-async").parse_args(["jobs", "list", "--type", "workflow"])
+    assert "Workflow" == args.type
+
+
+def test_parser_accepts_global_options_before_and_after_the_command() -> None:
+    """``--endpoint`` before ``jobs`` and ``--bucket`` after ``list`` are both kept."""
+    args = _cli.build_parser("ci-async").parse_args(
+        ["--endpoint", "http://127.0.0.1:1", "jobs", "list", "--bucket", "b-1250000000"]
+    )
+    assert ("http://127.0.0.1:1", "b-1250000000") == (args.endpoint, args.bucket)
+
+
+def test_parser_wait_timeout_is_the_whole_wait() -> None:
+    """After ``jobs wait``, ``--timeout`` bounds the wait; the request timeout stays global."""
+    args = _cli.build_parser("ci-async").parse_args(
+        ["--timeout", "3", "jobs", "wait", "b1", "--timeout", "60"]
+    )
+    assert (3.0, 60.0) == (args.request_timeout, args.wait_timeout)
+
+
+def test_usage_error_is_one_line_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """An invalid filter prints one ``error:`` line and exits with status 2."""
+    with pytest.raises(SystemExit) as excinfo:
+        _cli.main(["jobs", "list", "--state", "Sleeping"], prog="ci-async")
+    err = capsys.readouterr().err
+    assert (2, 1) == (excinfo.value.code, len(err.splitlines()))
+    assert err.startswith("error: argument --state: invalid job state 'Sleeping'")
+
+
+def test_missing_bucket_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--bucket`` or ``CI_ASYNC_BUCKET`` the command says which to set."""
+    monkeypatch.delenv("CI_ASYNC_BUCKET", raising=False)
+    status = _cli.main(["jobs", "get", "b1", "--region", "ap-beijing"], prog="ci-async")
+    assert (2, "error: no bucket: pass --bucket or set CI_ASYNC_BUCKET\n") == (
+        status,
+        capsys.readouterr().err,
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["jobs"],
+        ["jobs", "list"],
+        ["jobs", "get"],
+        ["jobs", "wait"],
+        ["jobs", "create"],
+        ["jobs", "cancel"],
+    ],
+)
+def test_every_help_text_has_an_example(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The help of the top level and of each command ends with examples."""
+    with pytest.raises(SystemExit) as excinfo:
+        _cli.main([*argv, "--help"], prog="ci-async")
+    out = capsys.readouterr().out
+    assert (0, True) == (excinfo.value.code, "ci-async jobs" in out.split("examples:")[-1])
+
+
+def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """The top-level help names every command with an example command line."""
+    with pytest.raises(SystemExit):
+        _cli.main(["--help"], prog="ci-async")
+    out = capsys.readouterr().out
+    for command in ["jobs list", "jobs get", "jobs wait", "jobs create", "jobs cancel", "emulator"]:
+        assert f"ci-async {command} " in out, command
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--version`` prints the program name and version."""
+    with pytest.raises(SystemExit):
+        _cli.main(["--version"], prog="ci-async")
+    assert f"ci-async {importlib.metadata.version('ci-async')}\n" == capsys.readouterr().out
+
+
+# --- against the emulator on a loopback port -----------------------------------
+#
+# The emulator runs in this process (a real HTTP server in a thread); the
+# command runs in process (``_cli.main``) or as ``python -m ci_async`` in a
+# subprocess, with the credentials in its environment, and signs every request.
+
+SECRET_ID = "AKIDcli0test0000000000000000000000"
+SECRET_KEY = "cli-test-secret-key-0000000000000"
+
+
+@pytest.fixture(name="emulator")
+def fixture_emulator() -> Emulator:
+    """60 generated jobs on a frozen clock, signatures verified against a test key pair."""
+    emulator = Emulator(credentials=Credentials(SECRET_ID, SECRET_KEY), seed=11)
+    emulator.generate(60)
+    return emulator
+
+
+@pytest.fixture(name="server")
+def fixture_server(emulator: Emulator) -> Iterator[EmulatorServer]:
+    """The emulator on a loopback port, stopped after the test."""
+    with emulator.serve() as server:
+        yield server
+
+
+@pytest.fixture(name="cli_env")
+def fixture_cli_env(emulator: Emulator, server: EmulatorServer) -> dict[str, str]:
+    """An environment naming the emulator and holding its key pair (nothing else of ours)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TENCENTCLOUD_", "COS_", "CI_ASYNC_"))
+    }
+    env.update(
+        TENCENTCLOUD_SECRET_ID=SECRET_ID,
+        TENCENTCLOUD_SECRET_KEY=SECRET_KEY,
+        CI_ASYNC_BUCKET=emulator.bucket,
+        CI_ASYNC_REGION="ap-beijing",
+        CI_ASYNC_ENDPOINT=server.url,
+    )
+    return env
+
+
+@pytest.fixture(name="env")
+def fixture_env(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The same environment, applied to this process for in-process runs."""
+    for key in list(os.environ):
+        if key.startswith(("TENCENTCLOUD_", "COS_", "CI_ASYNC_")):
+            monkeypatch.delenv(key)
+    for key, value in cli_env.items():
+        if key.startswith(("TENCENTCLOUD_", "CI_ASYNC_")):
+            monkeypatch.setenv(key, value)
+    return cli_env
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m ci_async ARGS`` in a subprocess (a safety timeout, not an assertion)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ci_async", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def newest_first(emulator: Emulator) -> list[str]:
+    return [job.job_id for job in reversed(emulator.jobs)]
+
+
+def test_list_json_lists_every_job_newest_first(
+    emulator: Emulator, cli_env: dict[str, str]
+) -> None:
+    """``jobs list --json`` over several pages gives every stored job, newest first."""
+    result = run_cli(cli_env, "jobs", "list", "--json", "--page-size", "7")
+    assert (0, newest_first(emulator)) == (
+        result.returncode,
+        [job["job_id"] for job in json_lines(result.stdout)],
+    )
+
+
+def test_list_json_records_match_the_store(emulator: Emulator, cli_env: dict[str, str]) -> None:
+    """Each JSON line carries the stored job's type, name and state."""
+    result = run_cli(cli_env, "jobs", "list", "--json", "--limit", "20")
+    expected = [
+        (job.job_id, job.type, job.name, emulator.state(job.job_id))
+        for job in list(reversed(emulator.jobs))[:20]
+    ]
+    got = [(j["job_id"], j["type"], j["name"], j["state"]) for j in json_lines(result.stdout)]
+    assert expected == got
+
+
+def test_list_filters_order_and_limit(emulator: Emulator, cli_env: dict[str, str]) -> None:
+    """Type, states, ascending order and limit select what the store says they should."""
+    wanted = {"Success", "Failed"}
+    expected = [
+        job.job_id
+        for job in emulator.jobs
+        if job.type == "Job" and emulator.state(job.job_id) in wanted
+    ][:5]
+    result = run_cli(
+        cli_env, "jobs", "list", "--json", "--type", "job", "--state", "Success,failed",
+        "--order", "asc", "--limit", "5", "--page-size", "2",
+    )  # fmt: skip
+    assert (0, expected) == (result.returncode, [j["job_id"] for j in json_lines(result.stdout)])
+
+
+def test_list_limit_tells_how_to_continue(emulator: Emulator, cli_env: dict[str, str]) -> None:
+    """Stopping at ``--limit`` prints the token that continues right after it."""
+    first = run_cli(cli_env, "jobs", "list", "--json", "--limit", "25", "--page-size", "10")
+    token = first.stderr.split("--next-token ")[1].strip()
+    rest = run_cli(cli_env, "jobs", "list", "--json", "--next-token", token, "--page-size", "10")
+    listed = [j["job_id"] for j in json_lines(first.stdout) + json_lines(rest.stdout)]
+    assert newest_first(emulator) == listed
+
+
+def test_list_created_window(
+    emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--created-after/--created-before`` keep the jobs created in the window."""
+    jobs = emulator.jobs
+    after, before = jobs[10].creation_time, jobs[40].creation_time
+    expected = [job.job_id for job in reversed(jobs) if after <= job.creation_time <= before]
+    status = _cli.main(
+        [
+            "jobs", "list", "--json",
+            "--created-after", datetime.fromtimestamp(after, CST).isoformat(),
+            "--created-before", datetime.fromtimestamp(before, timezone.utc).isoformat(),
+        ]
+    )  # fmt: skip
+    assert (0, expected) == (status, [j["job_id"] for j in json_lines(capsys.readouterr().out)])
+
+
+def test_list_table_has_a_row_per_job(
+    emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without ``--json`` the listing is a header and one aligned row per job."""
+    status = _cli.main(["jobs", "list", "--page-size", "25"])
+    lines = capsys.readouterr().out.splitlines()
+    assert (0, "JOB ID", newest_first(emulator)) == (
+        status,
+        lines[0][:6],
+        [line.split()[0] for line in lines[1:]],
+    )
+
+
+def test_list_without_matches_says_so(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty listing prints nothing on stdout and ``no jobs`` on stderr."""
+    status = _cli.main(["jobs", "list", "--name", "no such name"])
+    assert (0, ("", "no jobs\n")) == (status, tuple(capsys.readouterr()))
+
+
+def test_get_several_ids_reports_the_missing_one(
+    emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``jobs get`` prints the found jobs in order, names the missing id, exits 1."""
+    ids = [emulator.jobs[3].job_id, emulator.jobs[7].job_id]
+    missing = "b0000000000000000000000000000beef"
+    status = _cli.main(["jobs", "get", ids[0], missing, ids[1], "--json"])
+    out, err = capsys.readouterr()
+    assert (1, ids, f"error: job not found: {missing}\n") == (
+        status,
+        [j["job_id"] for j in json_lines(out)],
+        err,
+    )
+
+
+def test_get_prints_every_field(
+    emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without ``--json``, ``jobs get`` shows the job field by field."""
+    job = emulator.add_job(name="detail", type="Job", queue_id="q-detail", template_id="t-9")
+    status = _cli.main(["jobs", "get", job.job_id])
+    out = capsys.readouterr().out
+    assert (0, True, True) == (
+        status,
+        "job_id:" in out and job.job_id in out,
+        "operation.job_param.template_id: t-9" in out,
+    )
+
+
+def test_create_workflow_job_then_list_it(
+    emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A created Workflow job is printed and then found by ``jobs list --job-id``."""
+    status = _cli.main(
+        [
+            "jobs", "create", "--json", "--name", "nightly", "--prefix", "photos/",
+            "--workflow-id", "w1", "--workflow-id", "w2",
+            "--start", "2024-05-01T00:00:00+08:00", "--end", "2024-05-02T00:00:00+08:00",
+        ]
+    )  # fmt: skip
+    job = json.loads(capsys.readouterr().out)
+    _cli.main(["jobs", "list", "--json", "--job-id", job["job_id"]])
+    assert (0, "Workflow", ["w1", "w2"], [job]) == (
+        status,
+        job["type"],
+        job["operation"]["workflow_ids"],
+        json_lines(capsys.readouterr().out),
+    )
+
+
+def test_create_job_job_stores_every_option(
+    emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Job job's queue, template, tag, output, user data, callback and level reach the service."""
+    status = _cli.main(
+        [
+            "jobs", "create", "--json", "--name", "resize", "--manifest", "inv/manifest.json",
+            "--queue-id", "q1", "--template-id", "t1", "--tag", "Transcode",
+            "--output-region", "ap-chongqing", "--output-bucket", "out-1250000000",
+            "--output-object", "out/${InventoryTriggerJobId}", "--user-data", "hello",
+            "--callback", "https://example.com/cb", "--job-level", "2",
+        ]
+    )  # fmt: skip
+    stored = emulator.job(json.loads(capsys.readouterr().out)["job_id"])
+    assert (
+        0, "Job", "inv/manifest.json", "q1", "t1", "Transcode",
+        ("ap-chongqing", "out-1250000000", "out/${InventoryTriggerJobId}"),
+        "hello", "https://example.com/cb", 2,
+    ) == (
+        status, stored.type, stored.manifest, stored.queue_id, stored.template_id, stored.tag,
+        (stored.output_region, stored.output_bucket, stored.output_object),
+        stored.user_data, stored.callback, stored.job_level,
+    )  # fmt: skip
+
+
+def test_create_needs_exactly_one_input(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two inputs at once are a usage error."""
+    with pytest.raises(SystemExit) as excinfo:
+        _cli.main(["jobs", "create", "--name", "x", "--prefix", "a", "--object", "b"])
+    assert (2, 1) == (excinfo.value.code, len(capsys.readouterr().err.splitlines()))
+
+
+def wait_in_subprocess(env: dict[str, str], job_id: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ci_async", "jobs", "wait", job_id, "--poll-interval", "0.05",
+         "--json", *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("final", "status"), [("Success", 0), ("Failed", 1), ("Cancel", 1)])
+def test_wait_follows_the_job_to_its_end(
+    emulator: Emulator, cli_env: dict[str, str], final: str, status: int
+) -> None:
+    """``jobs wait`` reports Running, then the final state; exit 0 only for Success."""
+    job = emulator.add_job(state="Running")
+    with wait_in_subprocess(cli_env, job.job_id) as proc:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # the first poll has seen the job Running
+        emulator.set_state(job.job_id, final)
+        out, err = proc.communicate(timeout=120)
+    assert (status, "Running", final, final) == (
+        proc.returncode,
+        first.split()[-1],
+        err.split()[-1],
+        json.loads(out)["state"],
+    )
+
+
+def test_wait_timeout_exits_124(
+    emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A job still running when ``--timeout`` passes ends the wait with status 124."""
+    job = emulator.add_job(state="Running")
+    status = _cli.main(["jobs", "wait", job.job_id, "--timeout", "0.2", "--poll-interval", "0.05"])
+    out, err = capsys.readouterr()
+    assert (
+        124,
+        "",
+        f"error: job '{job.job_id}' did not finish within 0.2s (last state: Running)",
+    ) == (
+        status,
+        out,
+        err.splitlines()[-1],
+    )
+
+
+def test_wait_for_a_finished_job_returns_at_once(
+    emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Waiting for a job that already failed prints it and exits 1."""
+    job = emulator.add_job(state="Failed")
+    status = _cli.main(["jobs", "wait", job.job_id])
+    out = capsys.readouterr().out
+    assert (1, True) == (status, "state:" in out and "Failed" in out)
+
+
+def test_cancel_moves_the_job_to_cancel(
+    emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``jobs cancel`` cancels on the service and prints the job in state Cancel."""
+    job = emulator.add_job(state="Running")
+    status = _cli.main(["jobs", "cancel", job.job_id, "--json"])
+    assert (0, "Cancel", "Cancel") == (
+        status,
+        json.loads(capsys.readouterr().out)["state"],
+        emulator.state(job.job_id),
+    )
+
+
+def test_wrong_key_is_one_line_access_error(emulator: Emulator, cli_env: dict[str, str]) -> None:
+    """A wrong secret key gives one ``error: SignatureDoesNotMatch (403)`` line, exit 1."""
+    env = {**cli_env, "TENCENTCLOUD_SECRET_KEY": "not-the-key"}
+    result = run_cli(env, "jobs", "get", emulator.jobs[0].job_id)
+    assert (1, 1, True) == (
+        result.returncode,
+        len(result.stderr.splitlines()),
+        result.stderr.startswith("error: SignatureDoesNotMatch (403): "),
+    )
+    assert "request_id=" in result.stderr
+    assert "not-the-key" not in result.stderr
+
+
+def test_unknown_job_is_one_line_error(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Cancelling a job that does not exist is one error line with status 1."""
+    status = _cli.main(["jobs", "cancel", "b0000000000000000000000000000beef"])
+    err = capsys.readouterr().err
+    assert (1, 1, True) == (status, len(err.splitlines()), err.startswith("error: "))
+
+
+def test_invalid_job_id_is_a_usage_error(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A job id that cannot be sent is refused before any request, with status 2."""
+    status = _cli.main(["jobs", "get", "a/b"])
+    assert (2, "error: job id must not contain '/', got 'a/b'\n") == (
+        status,
+        capsys.readouterr().err,
+    )
+
+
+def test_missing_credentials_name_the_variables(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without credentials the error names the environment variables to set."""
+    monkeypatch.delenv("TENCENTCLOUD_SECRET_ID")
+    monkeypatch.delenv("TENCENTCLOUD_SECRET_KEY")
+    status = _cli.main(["jobs", "list"])
+    err = capsys.readouterr().err
+    assert (1, 1, True) == (status, len(err.splitlines()), "TENCENTCLOUD_SECRET_ID" in err)
+
+
+def test_unreachable_endpoint_is_one_line_error(cli_env: dict[str, str]) -> None:
+    """A connection failure is one error line after the retries (no retry chatter)."""
+    with socket.socket() as sock:  # a port nobody listens on once this closes
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**cli_env, "CI_ASYNC_ENDPOINT": f"http://127.0.0.1:{port}"}
+    result = run_cli(env, "jobs", "get", "b1")
+    assert (1, 1, True) == (
+        result.returncode,
+        len(result.stderr.splitlines()),
+        result.stderr.startswith("error: "),
+    )
+
+
+def test_verbose_logs_requests_without_secrets(
+    emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-v`` logs each request on stderr; neither the key nor a signature appears."""
+    status = _cli.main(["-v", "jobs", "get", emulator.jobs[0].job_id])
+    err = capsys.readouterr().err
+    assert (0, True) == (status, "HTTP Request: GET" in err)
+    assert SECRET_KEY not in err
+    assert "q-signature" not in err
+
+
+def test_head_closing_the_pipe_ends_quietly(cli_env: dict[str, str]) -> None:
+    """``jobs list --json | head -n 5``: five lines, pipeline status 0, no traceback."""
+    big = Emulator(credentials=Credentials(SECRET_ID, SECRET_KEY), seed=5)
+    big.generate(1500)  # far more output than a pipe buffer holds
+    with big.serve() as server:
+        env = {**cli_env, "CI_ASYNC_ENDPOINT": server.url}
+        command = f"{shlex.quote(sys.executable)} -m ci_async jobs list --json | head -n 5"
+        result = subprocess.run(
+            command, shell=True, env=env, capture_output=True, text=True, timeout=120,
+            check=False,
+        )  # fmt: skip
+    assert (0, 5, "") == (result.returncode, len(result.stdout.splitlines()), result.stderr)
+
+
+def test_ctrl_c_prints_the_token_that_resumes(emulator: Emulator, cli_env: dict[str, str]) -> None:
+    """Ctrl-C during a listing exits 130 and prints a --next-token that resumes it."""
+
+    def later_page(request: RecordedRequest) -> bool:
+        return "nexttoken" in {name.lower() for name, _ in request.query}
+
+    emulator.faults.hang_next(1, op="list", when=later_page)  # page 2 never comes
+    with subprocess.Popen(
+        [sys.executable, "-m", "ci_async", "jobs", "list", "--json", "--page-size", "10"],
+        env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as proc:  # fmt: skip
+        assert proc.stdout is not None
+        first_page = [proc.stdout.readline() for _ in range(10)]
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    token = err.split("--next-token ")[1].strip()
+    resumed = run_cli(cli_env, "jobs", "list", "--json", "--page-size", "10", "--next-token", token)
+    listed = [j["job_id"] for j in json_lines("".join(first_page) + out + resumed.stdout)]
+    assert (130, False, newest_first(emulator)) == (proc.returncode, "Traceback" in err, listed)
+
+
+def test_progress_line_only_on_a_terminal(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With stderr not a terminal, a listing writes nothing there."""
+    status = _cli.main(["jobs", "list", "--json", "--page-size", "10"])
+    assert (0, "") == (status, capsys.readouterr().err)
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_line_on_a_terminal_erases_itself(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a terminal, stderr gets a progress line that is erased before the listing ends."""
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    status = _cli.main(["jobs", "list", "--json", "--page-size", "10"])
+    text = terminal.getvalue()
+    assert (0, True, True) == (
+        status,
+        "\u2026 10 jobs, 1 page" in text,
+        text.endswith("\r\x1b[K"),
+    )
+
+
+def test_progress_counts_jobs_and_pages() -> None:
+    """The progress line counts with separators and erases itself."""
+    stream = io.StringIO()
+    progress = _cli._Progress(stream)
+    progress.update(3400, 34, force=True)
+    progress.clear()
+    assert "\r\x1b[K\u2026 3,400 jobs, 34 pages\r\x1b[K" == stream.getvalue()
+
+
+def test_emulator_command_is_delegated(capsys: pytest.CaptureFixture[str]) -> None:
+    """``ci-async emulator --help`` is the emulator's own help."""
+    with pytest.raises(SystemExit) as excinfo:
+        _cli.main(["emulator", "--help"], prog="ci-async")
+    assert (0, True) == (excinfo.value.code, "--port" in capsys.readouterr().out)

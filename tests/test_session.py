@@ -1,0 +1,361 @@
+"""Session: describe calls, closing, loop affinity, transports and custom signers."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import anyio
+import httpx
+import pytest
+import trio
+
+from ci_async import (
+    JobLookup,
+    JobNotFoundError,
+    ServerError,
+    ServiceError,
+    Session,
+    SessionClosedError,
+)
+from ci_async._decode import encode_response
+
+from ._session_support import (
+    BUCKET,
+    REGION,
+    SECRET,
+    CountingSigner,
+    Recorder,
+    error,
+    make_job,
+    session_for,
+    xml,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+class DescribeService:
+    """Describes ``j<8 digits>`` ids below ``count``; others are in NonExistJobIds."""
+
+    def __init__(self, count: int = 100) -> None:
+        self.count = count
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        job_id = request.url.path.rsplit("/", 1)[1]
+        index = int(job_id[1:]) if job_id[1:].isdigit() else math.inf
+        if index < self.count:
+            return xml(200, encode_response([make_job(int(index))], request_id="rq"))
+        return xml(200, encode_response([], request_id="rq", non_exist_ids=[job_id]))
+
+
+# --- get_job ----------------------------------------------------------------------------
+
+
+async def test_get_job_returns_the_job() -> None:
+    """GET /inventorytriggerjob/<id> is decoded into a Job."""
+    recorder = Recorder(DescribeService())
+    async with session_for(recorder) as session:
+        job = await session.get_job("j00000005")
+
+    assert make_job(5) == job
+    assert ["/inventorytriggerjob/j00000005"] == recorder.paths
+    assert "GET" == recorder.requests[0].method
+
+
+async def test_requests_go_to_the_endpoint_and_are_signed() -> None:
+    """The request targets the session's endpoint and carries the signer's header."""
+    recorder = Recorder(DescribeService())
+    async with session_for(recorder, endpoint="http://127.0.0.1:9/prefix") as session:
+        await session.get_job("j00000001")
+
+    request = recorder.requests[0]
+    assert "http://127.0.0.1:9/prefix/inventorytriggerjob/j00000001" == str(request.url)
+    assert SECRET in request.headers["Authorization"]
+
+
+async def test_a_job_in_non_exist_job_ids_is_not_found() -> None:
+    """An id listed in NonExistJobIds raises JobNotFoundError naming it."""
+    async with session_for(Recorder(DescribeService(count=0))) as session:
+        with pytest.raises(JobNotFoundError) as caught:
+            await session.get_job("j00000001")
+
+    assert ("j00000001", "rq") == (caught.value.job_id, caught.value.request_id)
+
+
+async def test_an_answer_without_jobs_is_not_found() -> None:
+    """A 200 with no JobsDetail and no NonExistJobIds raises JobNotFoundError."""
+
+    async def handler(_: httpx.Request) -> httpx.Response:
+        return xml(200, encode_response([]))
+
+    async with session_for(Recorder(handler)) as session:
+        with pytest.raises(JobNotFoundError):
+            await session.get_job("j00000001")
+
+
+@pytest.mark.parametrize(("status", "code"), [(400, "ResourceNotFound"), (404, "NoSuchJob")])
+async def test_not_found_answers_raise_job_not_found(status: int, code: str) -> None:
+    """ResourceNotFound (400) and 404 are JobNotFoundError with the id."""
+
+    async def handler(_: httpx.Request) -> httpx.Response:
+        return error(status, code)
+
+    async with session_for(Recorder(handler)) as session:
+        with pytest.raises(JobNotFoundError) as caught:
+            await session.get_job("j00000001")
+
+    assert "j00000001" == caught.value.job_id
+
+
+async def test_no_such_bucket_is_not_a_missing_job() -> None:
+    """404 NoSuchBucket is a plain ServiceError."""
+
+    async def handler(_: httpx.Request) -> httpx.Response:
+        return error(404, "NoSuchBucket")
+
+    async with session_for(Recorder(handler)) as session:
+        with pytest.raises(ServiceError) as caught:
+            await session.get_job("j00000001")
+
+    assert not isinstance(caught.value, JobNotFoundError)
+
+
+# --- get_jobs ---------------------------------------------------------------------------
+
+
+async def test_get_jobs_keeps_the_order_asked_and_reports_missing() -> None:
+    """Found jobs in the order asked; missing ids in the order asked."""
+    async with session_for(Recorder(DescribeService(count=10))) as session:
+        lookup = await session.get_jobs(["j00000007", "j00000099", "j00000002", "j00000050"])
+
+    assert JobLookup((make_job(7), make_job(2)), ("j00000099", "j00000050")) == lookup
+
+
+async def test_get_jobs_looks_up_duplicates_once() -> None:
+    """A repeated id is fetched and reported once, where it first appears."""
+    recorder = Recorder(DescribeService(count=10))
+    async with session_for(recorder) as session:
+        lookup = await session.get_jobs(["j00000003", "j00000001", "j00000003", "j00000077"] * 2)
+
+    assert ((make_job(3), make_job(1)), ("j00000077",)) == (lookup.jobs, lookup.missing)
+    assert 3 == len(recorder.requests)
+
+
+async def test_get_jobs_of_nothing_is_empty() -> None:
+    """No ids, no requests, an empty lookup."""
+    recorder = Recorder(DescribeService())
+    async with session_for(recorder) as session:
+        assert JobLookup((), ()) == await session.get_jobs([])
+
+    assert [] == recorder.requests
+
+
+async def test_get_jobs_bounds_concurrency() -> None:
+    """No more than `concurrency` requests are in flight at once."""
+    service = DescribeService(count=200)
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await anyio.wait_all_tasks_blocked()
+        return await service(request)
+
+    recorder = Recorder(slow)
+    async with session_for(recorder) as session:
+        lookup = await session.get_jobs([f"j{i:08d}" for i in range(100)], concurrency=7)
+
+    assert (100, 7) == (len(lookup.jobs), recorder.max_in_flight)
+
+
+async def test_get_jobs_propagates_other_errors_and_stops() -> None:
+    """An error other than not-found is raised as itself and the rest is cancelled."""
+    started = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal started
+        started += 1
+        if request.url.path.endswith("j00000003"):
+            return error(500, "InternalError")
+        await anyio.sleep_forever()
+        raise AssertionError  # pragma: no cover
+
+    async with session_for(Recorder(handler), retry=None) as session:
+        with anyio.fail_after(10), pytest.raises(ServerError):
+            await session.get_jobs([f"j{i:08d}" for i in range(50)], concurrency=4)
+
+    assert started < 50
+
+
+async def test_many_concurrent_tasks_share_one_session() -> None:
+    """Hundreds of tasks can use one session at once."""
+    recorder = Recorder(DescribeService(count=500))
+    found: list[str] = []
+    async with session_for(recorder) as session:
+
+        async def one(index: int) -> None:
+            found.append((await session.get_job(f"j{index:08d}")).job_id)
+
+        async with anyio.create_task_group() as group:
+            for index in range(300):
+                group.start_soon(one, index)
+
+    assert 300 == len(set(found))
+
+
+# --- closing ----------------------------------------------------------------------------
+
+
+async def test_calls_after_close_raise_session_closed() -> None:
+    """Every call on a closed session raises SessionClosedError."""
+    session = session_for(Recorder(DescribeService()))
+    await session.get_job("j00000001")
+    await session.aclose()
+
+    with pytest.raises(SessionClosedError):
+        await session.get_job("j00000001")
+    assert session.closed
+
+
+async def test_aclose_is_idempotent() -> None:
+    """Closing twice is harmless."""
+    session = session_for(Recorder(DescribeService()))
+    await session.aclose()
+    await session.aclose()
+
+    assert session.closed
+
+
+async def test_a_closed_session_cannot_be_entered() -> None:
+    """`async with` on a closed session raises."""
+    session = session_for(Recorder(DescribeService()))
+    await session.aclose()
+
+    with pytest.raises(SessionClosedError):
+        async with session:
+            pass
+
+
+async def test_async_with_closes_the_sessions_own_client() -> None:
+    """The client the session created is closed on exit."""
+    async with session_for(Recorder(DescribeService())) as session:
+        await session.get_job("j00000001")
+        client = session._client
+        assert client is not None
+
+    assert client.is_closed
+
+
+async def test_a_user_supplied_client_is_used_and_left_open() -> None:
+    """http_client is used as is and not closed by the session."""
+    recorder = Recorder(DescribeService())
+    async with httpx.AsyncClient(transport=recorder.transport()) as client:
+        async with Session(
+            BUCKET, REGION, signer=CountingSigner(), http_client=client, retry=None
+        ) as session:
+            await session.get_job("j00000001")
+
+        assert (False, 1) == (client.is_closed, len(recorder.requests))
+
+
+# --- loops and transports ---------------------------------------------------------------
+
+
+def _session() -> Session:
+    return session_for(Recorder(DescribeService()))
+
+
+def test_a_session_is_tied_to_its_first_asyncio_loop() -> None:
+    """Using a session from a second asyncio loop raises a clear RuntimeError."""
+    session = _session()
+    asyncio.run(session.get_job("j00000001"))
+
+    with pytest.raises(RuntimeError, match="another event loop"):
+        asyncio.run(session.get_job("j00000001"))
+
+
+def test_a_session_is_tied_to_its_first_trio_run() -> None:
+    """Using a session from a second trio.run raises a clear RuntimeError."""
+    session = _session()
+    trio.run(session.get_job, "j00000001")
+
+    with pytest.raises(RuntimeError, match="another event loop"):
+        trio.run(session.get_job, "j00000001")
+
+
+def test_a_session_cannot_move_from_asyncio_to_trio() -> None:
+    """A session first used under asyncio refuses trio."""
+    session = _session()
+    asyncio.run(session.get_job("j00000001"))
+
+    with pytest.raises(RuntimeError, match="another event loop"):
+        trio.run(session.get_job, "j00000001")
+
+
+async def test_default_transport_matches_the_event_loop(anyio_backend: str) -> None:
+    """Aiohttp beneath httpx under asyncio; httpx's own transport under trio."""
+    from ci_async._transport import AiohttpTransport
+
+    session = Session(BUCKET, REGION, signer=CountingSigner(), endpoint="http://127.0.0.1:9")
+    client = session._get_client()
+    expected = AiohttpTransport if anyio_backend == "asyncio" else httpx.AsyncHTTPTransport
+    try:
+        assert isinstance(client._transport, expected)
+    finally:
+        await session.aclose()
+
+
+async def test_an_explicit_transport_is_used() -> None:
+    """transport= wins over the default choice."""
+    transport = httpx.MockTransport(DescribeService())
+    session = Session(BUCKET, REGION, signer=CountingSigner(), transport=transport)
+    try:
+        assert transport is session._get_client()._transport
+    finally:
+        await session.aclose()
+
+
+# --- signers ----------------------------------------------------------------------------
+
+
+async def test_a_remote_signer_works() -> None:
+    """A signer delegating to another task over a memory stream signs every request."""
+    requests_out, requests_in = anyio.create_memory_object_stream[
+        tuple[str, anyio.abc.ObjectSendStream[str]]
+    ]()
+
+    async def signing_service() -> None:
+        async with requests_in:
+            async for canonical, reply in requests_in:
+                async with reply:
+                    await reply.send(f"remote-signature-for {canonical}")
+
+    class RemoteSigner:
+        async def sign(self, request: httpx.Request) -> None:
+            reply_out, reply_in = anyio.create_memory_object_stream[str](1)
+            await requests_out.send((f"{request.method} {request.url.path}", reply_out))
+            async with reply_in:
+                request.headers["Authorization"] = await reply_in.receive()
+
+    recorder = Recorder(DescribeService())
+    async with anyio.create_task_group() as group:
+        group.start_soon(signing_service)
+        async with Session(
+            BUCKET, REGION, signer=RemoteSigner(), transport=recorder.transport()
+        ) as session:
+            lookup = await session.get_jobs(["j00000001", "j00000002"])
+        await requests_out.aclose()
+
+    assert 2 == len(lookup.jobs)
+    assert {
+        "remote-signature-for GET /inventorytriggerjob/j00000001",
+        "remote-signature-for GET /inventorytriggerjob/j00000002",
+    } == {request.headers["Authorization"] for request in recorder.requests}
+
+
+def test_repr_shows_no_secret() -> None:
+    """Repr names the bucket, region and endpoint only."""
+    from ci_async import Credentials
+
+    session = Session(BUCKET, REGION, credentials=Credentials("AKIDxxxx", SECRET))
+
+    assert SECRET not in repr(session)
+    assert BUCKET in repr(session)

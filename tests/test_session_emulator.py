@@ -1,0 +1,365 @@
+"""The session against the emulator: in process and over a real loopback connection."""
+
+from __future__ import annotations
+
+import gc
+import random
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import anyio
+import pytest
+
+from ci_async import JobState, RetryPolicy, Session
+from ci_async.testing import Emulator, EmulatorServer, RecordedRequest
+
+pytestmark = pytest.mark.anyio
+
+FAST = RetryPolicy(backoff=0.001, max_backoff=0.002, max_retry_after=0.01)
+
+
+@pytest.fixture(name="big", scope="module")
+def fixture_big() -> Emulator:
+    """An emulator holding 10,000 generated jobs (shared, read-only)."""
+    emulator = Emulator(seed=7, record_requests=False)
+    emulator.generate(10_000)
+    return emulator
+
+
+@pytest.fixture(name="big_server", scope="module")
+def fixture_big_server(big: Emulator) -> Iterator[EmulatorServer]:
+    """The 10,000-job emulator on a loopback port."""
+    with big.serve() as server:
+        yield server
+
+
+@pytest.fixture(name="emulator")
+def fixture_emulator() -> Emulator:
+    """A fresh emulator with 1,500 jobs, recording requests."""
+    emulator = Emulator(seed=3)
+    emulator.generate(1_500)
+    return emulator
+
+
+@pytest.fixture(name="server")
+def fixture_server(emulator: Emulator) -> Iterator[EmulatorServer]:
+    """The fresh emulator on a loopback port."""
+    with emulator.serve() as server:
+        yield server
+
+
+@pytest.fixture(name="via", params=["in-process", "loopback"])
+def fixture_via(request: pytest.FixtureRequest) -> str:
+    """How the session reaches the emulator."""
+    return str(request.param)
+
+
+@pytest.fixture(name="target")
+def fixture_target(emulator: Emulator, via: str) -> Iterator[EmulatorServer | None]:
+    """The fresh emulator's server for loopback runs, ``None`` in process."""
+    if via == "in-process":
+        yield None
+        return
+    with emulator.serve() as server:
+        yield server
+
+
+def connect(emulator: Emulator, server: EmulatorServer | None, **kwargs: Any) -> Session:
+    """A session to ``emulator``: in process, or through ``server`` when given."""
+    options: dict[str, Any] = {"retry": FAST, **kwargs}
+    if server is not None:
+        options.update(endpoint=server.url, transport=None)
+    return emulator.session(**options)
+
+
+def expected_ids(
+    emulator: Emulator,
+    *,
+    ascending: bool = False,
+    type: str | None = None,
+    states: set[str] | None = None,
+    after: datetime | None = None,
+    before: datetime | None = None,
+    workflow_id: str | None = None,
+    name: str | None = None,
+) -> list[str]:
+    """The ids the service should list, computed from the emulator's store."""
+    now = emulator.now()
+    low = -float("inf") if after is None else after.timestamp()
+    high = float("inf") if before is None else before.timestamp()
+    ids = [
+        job.job_id
+        for job in emulator.jobs
+        if (type is None or job.type == type)
+        and (states is None or job.state_at(now) in states)
+        and low <= job.creation_time <= high
+        and (workflow_id is None or workflow_id in job.workflow_ids)
+        and (name is None or job.name == name)
+    ]
+    return ids if ascending else ids[::-1]
+
+
+def list_tokens(emulator: Emulator) -> list[str | None]:
+    return [r.params.get("nextToken") for r in emulator.requests if r.operation == "list"]
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    """Wait for a condition that another thread makes true (bounded)."""
+    with anyio.fail_after(10):
+        while not condition():  # noqa: ASYNC110 - set by the server's thread, no event to await
+            await anyio.sleep(0.005)
+
+
+# --- listing ten thousand jobs ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_listing_10000_jobs_in_process(big: Emulator, order: str) -> None:
+    """Every stored job exactly once, in the order asked, in process."""
+    async with connect(big, None) as session:
+        got = [job.job_id async for job in session.list_jobs(order=order, page_size=100)]
+
+    assert expected_ids(big, ascending=order == "asc") == got
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_listing_10000_jobs_over_loopback(
+    big: Emulator, big_server: EmulatorServer, order: str
+) -> None:
+    """Every stored job exactly once, in the order asked, over a real connection."""
+    async with connect(big, big_server) as session:
+        got = [job.job_id async for job in session.list_jobs(order=order, page_size=100)]
+
+    assert expected_ids(big, ascending=order == "asc") == got
+
+
+def _window(emulator: Emulator) -> tuple[datetime, datetime]:
+    jobs = emulator.jobs
+    low, high = jobs[len(jobs) // 4].creation_time, jobs[3 * len(jobs) // 4].creation_time
+    return (
+        datetime.fromtimestamp(low, tz=timezone.utc),
+        datetime.fromtimestamp(high, tz=timezone.utc),
+    )
+
+
+FILTERS: list[tuple[str, Callable[[Emulator], tuple[dict[str, Any], dict[str, Any]]]]] = [
+    ("type", lambda e: ({"type": "Job"}, {"type": "Job"})),
+    (
+        "states",
+        lambda e: (
+            {"states": [JobState.RUNNING, "Failed"]},
+            {"states": {"Running", "Failed"}},
+        ),
+    ),
+    (
+        "type+states+window",
+        lambda e: (
+            {
+                "type": "Workflow",
+                "states": ["Success"],
+                "created_after": _window(e)[0],
+                "created_before": _window(e)[1],
+            },
+            {
+                "type": "Workflow",
+                "states": {"Success"},
+                "after": _window(e)[0],
+                "before": _window(e)[1],
+            },
+        ),
+    ),
+    (
+        "workflow",
+        lambda e: (
+            {"workflow_id": next(j for j in e.jobs if j.workflow_ids).workflow_ids[0]},
+            {"workflow_id": next(j for j in e.jobs if j.workflow_ids).workflow_ids[0]},
+        ),
+    ),
+    ("name", lambda e: ({"name": e.jobs[123].name}, {"name": e.jobs[123].name})),
+]
+
+
+@pytest.mark.parametrize(("label", "make"), FILTERS, ids=[label for label, _ in FILTERS])
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_filtered_listings_match_the_store(
+    big: Emulator,
+    big_server: EmulatorServer,
+    via: str,
+    order: str,
+    label: str,
+    make: Callable[[Emulator], tuple[dict[str, Any], dict[str, Any]]],
+) -> None:
+    """Filter combinations list exactly the matching jobs, in order."""
+    filters, expectation = make(big)
+    async with connect(big, big_server if via == "loopback" else None) as session:
+        got = [job.job_id async for job in session.list_jobs(order=order, page_size=100, **filters)]
+
+    want = expected_ids(big, ascending=order == "asc", **expectation)
+    assert want
+    assert want == got
+
+
+# --- faults -----------------------------------------------------------------------------
+
+
+async def test_faults_on_random_pages_lose_and_repeat_nothing(
+    emulator: Emulator, target: EmulatorServer | None
+) -> None:
+    """503s, 429s, HTML 502s, drops, resets and hangs on random pages: every job once, in order."""
+    async with connect(emulator, target) as session:
+        clean = [job.job_id async for job in session.list_jobs(page_size=100)]
+    tokens = [token for token in list_tokens(emulator) if token]
+    emulator.clear_requests()
+
+    rng = random.Random(11)
+    faulted = rng.sample(tokens, 7)
+
+    def on(token: str) -> Callable[[RecordedRequest], bool]:
+        return lambda request: request.params.get("nextToken") == token
+
+    plan = emulator.faults
+    plan.fail_next(1, status=503, when=on(faulted[0]))
+    plan.throttle_next(1, retry_after=1, when=on(faulted[1]))
+    plan.html_error_next(1, status=502, when=on(faulted[2]))
+    plan.drop_next(1, when=on(faulted[3]))
+    plan.reset_next(1, when=on(faulted[4]))
+    plan.hang_next(1, when=on(faulted[5]))
+    plan.fail_next(2, status=500, when=on(faulted[6]))
+
+    async with connect(emulator, target, timeout=0.5) as session:
+        got = [job.job_id async for job in session.list_jobs(page_size=100)]
+
+    assert clean == got
+    assert expected_ids(emulator) == got
+    sent = list_tokens(emulator)
+    assert [None, *tokens] == list(dict.fromkeys(sent))
+    for token in tokens:
+        retries = 3 if token == faulted[6] else 2 if token in faulted else 1
+        assert retries == sent.count(token), token
+        first = sent.index(token)
+        assert [token] * retries == sent[first : first + retries]
+    assert 0 == plan.pending
+
+
+async def test_a_repeated_token_from_the_service_is_an_error(emulator: Emulator) -> None:
+    """The emulator's repeated-NextToken fault ends in PaginationError."""
+    from ci_async import PaginationError
+
+    emulator.faults.repeat_token_next(1)
+    async with connect(emulator, None) as session:
+        with pytest.raises(PaginationError):
+            async for _ in session.list_jobs(page_size=100):
+                pass
+
+
+async def test_limit_never_fetches_an_unneeded_page(
+    emulator: Emulator, target: EmulatorServer | None
+) -> None:
+    """limit=250, page_size=100: exactly three list requests, sized 100, 100, 50."""
+    async with connect(emulator, target) as session:
+        got = [job.job_id async for job in session.list_jobs(page_size=100, limit=250)]
+
+    assert expected_ids(emulator)[:250] == got
+    sizes = [r.params.get("size") for r in emulator.requests if r.operation == "list"]
+    assert ["100", "100", "50"] == sizes
+
+
+# --- connections ------------------------------------------------------------------------
+
+
+async def test_breaking_out_early_releases_the_connection(
+    emulator: Emulator, server: EmulatorServer
+) -> None:
+    """Leaving `async for` while the next page is in flight closes that request's connection."""
+    emulator.faults.hang_next(1, op="list", when=lambda r: bool(r.params.get("nextToken")))
+    async with connect(emulator, server) as session:
+        async for _ in session.list_jobs(page_size=100):
+            await wait_until(lambda: len(emulator.requests) == 2)
+            break
+        gc.collect()
+        await wait_until(lambda: server.stats.open_connections == 0)
+
+        # The session is still usable afterwards.
+        assert 1 == len([job async for job in session.list_jobs(limit=1)])
+
+
+async def test_cancelling_a_call_mid_request_releases_the_connection(
+    emulator: Emulator, server: EmulatorServer
+) -> None:
+    """A task cancelled while its request hangs leaves no connection open."""
+    emulator.faults.hang_next(1, op="describe")
+    job_id = emulator.jobs[0].job_id
+    async with connect(emulator, server) as session:
+        async with anyio.create_task_group() as group:
+            group.start_soon(session.get_job, job_id)
+            await wait_until(lambda: len(emulator.requests) == 1)
+            group.cancel_scope.cancel()
+        await wait_until(lambda: server.stats.open_connections == 0)
+
+        assert job_id == (await session.get_job(job_id)).job_id
+
+
+async def test_closing_the_session_closes_its_connections(
+    emulator: Emulator, server: EmulatorServer
+) -> None:
+    """After aclose() the server sees no open connection."""
+    async with connect(emulator, server) as session:
+        async with anyio.create_task_group() as group:
+            for job in emulator.jobs[:20]:
+                group.start_soon(session.get_job, job.job_id)
+        assert server.stats.open_connections >= 1
+
+    await wait_until(lambda: server.stats.open_connections == 0)
+
+
+async def test_closing_mid_request_raises_session_closed(
+    emulator: Emulator, server: EmulatorServer
+) -> None:
+    """A call in flight when its session closes ends with SessionClosedError."""
+    from ci_async import SessionClosedError
+
+    emulator.faults.hang_next(1, op="describe")
+    session = connect(emulator, server)
+    outcome: list[BaseException] = []
+
+    async def call() -> None:
+        try:
+            await session.get_job(emulator.jobs[0].job_id)
+        except Exception as exc:
+            outcome.append(exc)
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(call)
+            await wait_until(lambda: len(emulator.requests) == 1)
+            await session.aclose()
+
+    assert [SessionClosedError] == [type(exc) for exc in outcome]
+
+
+# --- describe ---------------------------------------------------------------------------
+
+
+async def test_get_jobs_against_the_emulator(
+    emulator: Emulator, target: EmulatorServer | None
+) -> None:
+    """get_jobs finds stored jobs in order and reports unknown ids."""
+    wanted = [job.job_id for job in emulator.jobs[:40]]
+    asked = [*wanted[:20], "b" + "0" * 32, *wanted[20:]]
+    async with connect(emulator, target) as session:
+        lookup = await session.get_jobs(asked, concurrency=8)
+
+    assert (wanted, ("b" + "0" * 32,)) == ([job.job_id for job in lookup.jobs], lookup.missing)
+
+
+async def test_signatures_are_verified_on_every_retry(emulator: Emulator) -> None:
+    """Retried requests carry fresh, valid signatures (the emulator checks each)."""
+    emulator.faults.fail_next(3, status=503, op="describe")
+    job_id = emulator.jobs[5].job_id
+    async with connect(emulator, None) as session:
+        job = await session.get_job(job_id)
+
+    assert job_id == job.job_id
+    assert 4 == len(emulator.requests)
+    assert all(r.header("authorization") for r in emulator.requests)

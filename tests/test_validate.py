@@ -1,0 +1,443 @@
+"""Argument validation: bad input raises before any request is made."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from ci_async import JobInput, JobState, JobType, Output, Session, TimeInterval
+from ci_async import _validate as validate
+
+from ._session_support import BUCKET, REGION, CountingSigner, Recorder, session_for
+
+pytestmark = pytest.mark.anyio
+
+CST = timezone(timedelta(hours=8))
+AWARE = datetime(2022, 6, 27, 15, 23, 10, tzinfo=CST)
+NAIVE = datetime(2022, 6, 27, 15, 23, 10)
+
+
+@pytest.fixture(name="recorder")
+def fixture_recorder() -> Recorder:
+    """A service that must never be called."""
+
+    async def never(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"unexpected request {request.method} {request.url}")
+
+    return Recorder(never)
+
+
+# --- bucket, region, endpoint -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("bucket", ["examplebucket-1250000000", "a-1", "my-bucket-2-1250000000"])
+def test_good_buckets_pass(bucket: str) -> None:
+    """BucketName-APPID forms are accepted."""
+    assert bucket == validate.bucket(bucket)
+
+
+@pytest.mark.parametrize(
+    "bucket",
+    ["", "examplebucket", "Example-1250000000", "example_bucket-125", "-x-125", "x--", "x-12a"],
+)
+def test_bad_buckets_raise_value_error(bucket: str) -> None:
+    """Anything but lowercase name, hyphen, digits is refused with a clear message."""
+    with pytest.raises(ValueError, match="BucketName-APPID"):
+        validate.bucket(bucket)
+
+
+@pytest.mark.parametrize("region", ["ap-beijing", "na-siliconvalley", "ap-beijing-fsi", "eu-x1"])
+def test_good_regions_pass(region: str) -> None:
+    """Region names such as ap-beijing are accepted."""
+    assert region == validate.region(region)
+
+
+@pytest.mark.parametrize("region", ["", "beijing", "AP-BEIJING", "ap_beijing", "ap-beijing/x"])
+def test_bad_regions_raise_value_error(region: str) -> None:
+    """Malformed regions are refused."""
+    with pytest.raises(ValueError, match="region"):
+        validate.region(region)
+
+
+def test_session_rejects_a_bad_bucket() -> None:
+    """Session validates the bucket up front."""
+    with pytest.raises(ValueError, match="bucket"):
+        Session("Bad Bucket", REGION, signer=CountingSigner())
+
+
+def test_session_rejects_a_bad_region() -> None:
+    """Session validates the region up front."""
+    with pytest.raises(ValueError, match="region"):
+        Session(BUCKET, "nowhere", signer=CountingSigner())
+
+
+def test_default_endpoint_is_the_bucket_host() -> None:
+    """Without endpoint the session targets https://{bucket}.ci.{region}.myqcloud.com."""
+    session = Session(BUCKET, REGION, signer=CountingSigner())
+
+    assert f"https://{BUCKET}.ci.{REGION}.myqcloud.com" == session.endpoint
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("http://127.0.0.1:8321", "http://127.0.0.1:8321"),
+        ("http://localhost:8321/", "http://localhost:8321"),
+        ("http://[::1]:8321", "http://[::1]:8321"),
+        ("https://ci.example.com/prefix/", "https://ci.example.com/prefix"),
+    ],
+)
+def test_good_endpoints_pass(endpoint: str, expected: str) -> None:
+    """Https anywhere, plain http on loopback; a trailing slash is dropped."""
+    assert expected == validate.endpoint(endpoint, allow_insecure_http=False)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://ci.example.com",
+        "ftp://127.0.0.1",
+        "127.0.0.1:8321",
+        "https://user:pw@ci.example.com",
+        "https://ci.example.com/?x=1",
+        "https://ci.example.com/#frag",
+        "https://",
+    ],
+)
+def test_bad_endpoints_raise_value_error(endpoint: str) -> None:
+    """Non-http(s), userinfo, query, fragment and insecure remote http are refused."""
+    with pytest.raises(ValueError, match="endpoint"):
+        validate.endpoint(endpoint, allow_insecure_http=False)
+
+
+def test_insecure_http_can_be_allowed() -> None:
+    """allow_insecure_http accepts plain http to any host."""
+    session = Session(
+        BUCKET,
+        REGION,
+        signer=CountingSigner(),
+        endpoint="http://ci.internal:8080",
+        allow_insecure_http=True,
+    )
+
+    assert "http://ci.internal:8080" == session.endpoint
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc"),
+    [
+        ({"timeout": -1}, ValueError),
+        ({"timeout": "10"}, TypeError),
+        ({"retry": 3}, TypeError),
+        ({"max_connections": 0}, ValueError),
+        ({"http_client": object()}, TypeError),
+        ({"transport": object()}, TypeError),
+        ({"signer": object()}, TypeError),
+    ],
+)
+def test_bad_session_options_raise(kwargs: dict[str, object], exc: type[Exception]) -> None:
+    """Every Session option is type- and range-checked."""
+    options: dict[str, object] = {"signer": CountingSigner(), **kwargs}
+    with pytest.raises(exc):
+        Session(BUCKET, REGION, **options)  # type: ignore[arg-type]
+
+
+def test_signer_and_credentials_together_are_refused() -> None:
+    """A signer holds its own keys: credentials beside it are an error."""
+    from ci_async import Credentials
+
+    with pytest.raises(ValueError, match="signer"):
+        Session(BUCKET, REGION, signer=CountingSigner(), credentials=Credentials("id", "key"))
+
+
+def test_http_client_and_transport_together_are_refused() -> None:
+    """Only one of http_client and transport may be given."""
+    with pytest.raises(ValueError, match="http_client"):
+        Session(
+            BUCKET,
+            REGION,
+            signer=CountingSigner(),
+            http_client=httpx.AsyncClient(),
+            transport=httpx.MockTransport(lambda _: httpx.Response(200)),
+        )
+
+
+# --- job ids ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("job_id", ["b3deffea2f84911ec9cb15254008618d9", "a", "x" * 128, "a.b"])
+def test_good_job_ids_pass(job_id: str) -> None:
+    """Ordinary ids are accepted."""
+    assert job_id == validate.job_id(job_id)
+
+
+@pytest.mark.parametrize(
+    "job_id",
+    [
+        "",
+        "x" * 129,
+        "a/b",
+        "a?b",
+        "a#b",
+        "a%2F",
+        "a b",
+        "a\tb",
+        "a\nb",
+        "a\x00b",
+        "a\u200bb",
+        "..",
+        "a..b",
+        ".",
+        "a\\b",
+        "a,b",
+    ],
+)
+async def test_bad_job_ids_raise_before_any_request(job_id: str, recorder: Recorder) -> None:
+    """get_job/cancel_job/wait_for_job refuse bad ids with ValueError and send nothing."""
+    async with session_for(recorder) as session:
+        calls: list[Callable[[], Awaitable[object]]] = [
+            lambda: session.get_job(job_id),
+            lambda: session.cancel_job(job_id),
+            lambda: session.wait_for_job(job_id),
+            lambda: session.get_jobs(["ok", job_id]),
+        ]
+        for call in calls:
+            with pytest.raises(ValueError, match="job"):
+                await call()
+
+    assert [] == recorder.requests
+
+
+@pytest.mark.parametrize("job_id", [None, 12, b"abc"])
+async def test_non_str_job_ids_raise_type_error(job_id: object, recorder: Recorder) -> None:
+    """A job id that is not a str is a TypeError."""
+    async with session_for(recorder) as session:
+        with pytest.raises(TypeError):
+            await session.get_job(job_id)  # type: ignore[arg-type]
+
+    assert [] == recorder.requests
+
+
+async def test_get_jobs_refuses_a_single_string(recorder: Recorder) -> None:
+    """get_jobs("abc") would look up a, b, c: it is a TypeError instead."""
+    async with session_for(recorder) as session:
+        with pytest.raises(TypeError):
+            await session.get_jobs("abc")
+
+    assert [] == recorder.requests
+
+
+# --- list filters -----------------------------------------------------------------------
+
+
+def test_filters_map_to_query_parameters() -> None:
+    """Each filter becomes its documented query parameter."""
+    params = validate.list_params(
+        type=JobType.JOB,
+        states=[JobState.RUNNING, "Failed"],
+        order="ASC",
+        created_after=AWARE,
+        created_before=AWARE + timedelta(days=1),
+        workflow_id="w1",
+        job_id="j1",
+        name="demo",
+    )
+
+    assert (
+        ("type", "Job"),
+        ("states", "Running,Failed"),
+        ("orderByTime", "Asc"),
+        ("startCreationTime", "2022-06-27T15:23:10+0800"),
+        ("endCreationTime", "2022-06-28T15:23:10+0800"),
+        ("workflowId", "w1"),
+        ("jobId", "j1"),
+        ("name", "demo"),
+    ) == params
+
+
+def test_a_single_state_and_all_are_accepted() -> None:
+    """States takes one value too, and the wire's All."""
+    assert (("states", "All"),) == validate.list_params(states="All")
+    assert (("states", "Cancel"),) == validate.list_params(states=JobState.CANCEL)
+
+
+def test_duplicate_states_are_sent_once() -> None:
+    """Repeated states collapse, order kept."""
+    assert (("states", "Failed,Running"),) == validate.list_params(
+        states=["Failed", "Running", JobState.FAILED]
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc"),
+    [
+        ({"type": "job"}, ValueError),
+        ({"type": "Batch"}, ValueError),
+        ({"type": 1}, ValueError),
+        ({"states": ["running"]}, ValueError),
+        ({"states": ["Running", "Done"]}, ValueError),
+        ({"states": []}, ValueError),
+        ({"states": 3}, TypeError),
+        ({"order": "newest"}, ValueError),
+        ({"order": 1}, TypeError),
+        ({"created_after": NAIVE}, ValueError),
+        ({"created_before": NAIVE}, ValueError),
+        ({"created_after": "2022-06-27"}, TypeError),
+        ({"created_after": AWARE, "created_before": AWARE - timedelta(seconds=1)}, ValueError),
+        ({"workflow_id": ""}, ValueError),
+        ({"job_id": 5}, TypeError),
+        ({"name": b"x"}, TypeError),
+        ({"page_size": 0}, ValueError),
+        ({"page_size": 101}, ValueError),
+        ({"page_size": 10.0}, TypeError),
+        ({"page_size": True}, TypeError),
+        ({"limit": -1}, ValueError),
+        ({"limit": "5"}, TypeError),
+        ({"deadline": 0}, ValueError),
+        ({"deadline": -5}, ValueError),
+        ({"deadline": float("nan")}, ValueError),
+        ({"next_token": ""}, ValueError),
+        ({"next_token": 25}, TypeError),
+        ({"next_token": "a\nb"}, ValueError),
+        ({"prefetch": "yes"}, TypeError),
+    ],
+)
+async def test_bad_filters_raise_when_list_jobs_is_called(
+    kwargs: dict[str, object], exc: type[Exception], recorder: Recorder
+) -> None:
+    """list_jobs validates at call time, before any iteration or request."""
+    async with session_for(recorder) as session:
+        with pytest.raises(exc):
+            session.list_jobs(**kwargs)  # type: ignore[arg-type]
+
+    assert [] == recorder.requests
+
+
+# --- create -----------------------------------------------------------------------------
+
+WF = {"workflow_ids": ["w1"]}
+JOB = {"tag": "Transcode", "queue_id": "q1", "template_id": "t1"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc"),
+    [
+        ({"name": "", "input": JobInput(prefix="p/"), **WF}, ValueError),
+        ({"name": "x" * 129, "input": JobInput(prefix="p/"), **WF}, ValueError),
+        ({"name": "   ", "input": JobInput(prefix="p/"), **WF}, ValueError),
+        ({"name": 5, "input": JobInput(prefix="p/"), **WF}, TypeError),
+        ({"name": "n", "input": JobInput(), **WF}, ValueError),
+        ({"name": "n", "input": JobInput(prefix="p/", object="o"), **WF}, ValueError),
+        ({"name": "n", "input": JobInput(prefix=""), **WF}, ValueError),
+        ({"name": "n", "input": {"prefix": "p/"}, **WF}, TypeError),
+        ({"name": "n", "input": JobInput(prefix="p/")}, ValueError),
+        ({"name": "n", "input": JobInput(prefix="p/"), **WF, **JOB}, ValueError),
+        ({"name": "n", "input": JobInput(prefix="p/"), **WF, "output": Output()}, ValueError),
+        ({"name": "n", "input": JobInput(prefix="p/"), **WF, "job_level": 1}, ValueError),
+        ({"name": "n", "input": JobInput(prefix="p/"), "workflow_ids": "w1"}, TypeError),
+        ({"name": "n", "input": JobInput(prefix="p/"), "workflow_ids": ["w 1"]}, ValueError),
+        ({"name": "n", "input": JobInput(prefix="p/"), "workflow_ids": [""]}, ValueError),
+        ({"name": "n", "input": JobInput(prefix="p/"), **JOB, "job_level": 3}, ValueError),
+        ({"name": "n", "input": JobInput(prefix="p/"), **JOB, "job_level": "1"}, TypeError),
+        ({"name": "n", "input": JobInput(prefix="p/"), **JOB, "output": "b"}, TypeError),
+        (
+            {"name": "n", "input": JobInput(prefix="p/"), **JOB, "output": Output(bucket="B")},
+            ValueError,
+        ),
+        ({"name": "n", "input": JobInput(prefix="p/"), "tag": ""}, ValueError),
+        (
+            {
+                "name": "n",
+                "input": JobInput(prefix="p/"),
+                **WF,
+                "time_interval": TimeInterval(NAIVE, None),
+            },
+            ValueError,
+        ),
+        (
+            {
+                "name": "n",
+                "input": JobInput(prefix="p/"),
+                **WF,
+                "time_interval": TimeInterval(AWARE, AWARE - timedelta(days=1)),
+            },
+            ValueError,
+        ),
+        ({"name": "n", "input": JobInput(prefix="p/"), **WF, "time_interval": (1, 2)}, TypeError),
+    ],
+)
+async def test_invalid_creates_raise_before_any_request(
+    kwargs: dict[str, object], exc: type[Exception], recorder: Recorder
+) -> None:
+    """Every bad create combination is refused without a request."""
+    async with session_for(recorder) as session:
+        with pytest.raises(exc):
+            await session.create_job(**kwargs)  # type: ignore[arg-type]
+
+    assert [] == recorder.requests
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({**WF}, JobType.WORKFLOW),
+        ({**JOB}, JobType.JOB),
+        ({"output": Output(region="ap-chongqing", bucket="out-1250000000")}, JobType.JOB),
+    ],
+)
+def test_create_infers_the_type(kwargs: dict[str, object], expected: JobType) -> None:
+    """workflow_ids make a Workflow job; Job fields make a Job job."""
+    arguments: dict[str, object] = {
+        "name": "n",
+        "input": JobInput(prefix="p/"),
+        "workflow_ids": (),
+        "tag": None,
+        "queue_id": None,
+        "template_id": None,
+        "output": None,
+        "user_data": None,
+        "callback": None,
+        "job_level": None,
+        "time_interval": None,
+        **kwargs,
+    }
+
+    assert expected == validate.create_operation(**arguments)[1]
+
+
+# --- other call arguments ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc"),
+    [
+        ({"timeout": 0}, ValueError),
+        ({"poll_interval": 0}, ValueError),
+        ({"poll_interval": "1"}, TypeError),
+        ({"on_update": "print"}, TypeError),
+    ],
+)
+async def test_bad_wait_arguments_raise_before_any_request(
+    kwargs: dict[str, object], exc: type[Exception], recorder: Recorder
+) -> None:
+    """wait_for_job checks its numbers and callback first."""
+    async with session_for(recorder) as session:
+        with pytest.raises(exc):
+            await session.wait_for_job("j1", **kwargs)  # type: ignore[arg-type]
+
+    assert [] == recorder.requests
+
+
+@pytest.mark.parametrize("concurrency", [0, -1])
+async def test_bad_concurrency_raises_before_any_request(
+    concurrency: int, recorder: Recorder
+) -> None:
+    """get_jobs needs at least one worker."""
+    async with session_for(recorder) as session:
+        with pytest.raises(ValueError, match="concurrency"):
+            await session.get_jobs(["j1"], concurrency=concurrency)
+
+    assert [] == recorder.requests

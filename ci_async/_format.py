@@ -2,9 +2,10 @@
 
 Shared by the command line (``python -m ci_async``) and ``examples/demo.py``:
 
-* :func:`job_to_dict` / :func:`job_to_json` -- one JSON object per job, stable
-  keys in field order, datetimes as ISO 8601 with their UTC offset, enums as
-  their wire strings (JSON lines when printed one per line).
+* :func:`job_to_json` -- one job as one line of JSON: :meth:`Job.to_dict
+  <ci_async.Job.to_dict>` (stable keys in field order, datetimes as ISO 8601
+  with their UTC offset, enums as their wire strings), JSON lines when printed
+  one per line.
 * :class:`JobTable` / :func:`format_table` -- an aligned, one-line-per-job table
   (job id, type, state, name, created, started, ended).
 * :func:`format_job` -- every field of one job as ``key: value`` lines.
@@ -22,8 +23,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import attrs
-
 from ._models import Job
 
 __all__ = [
@@ -33,7 +32,6 @@ __all__ = [
     "format_job",
     "format_table",
     "format_time",
-    "job_to_dict",
     "job_to_json",
 ]
 
@@ -44,42 +42,6 @@ _TABLE_HEADERS = ("JOB ID", "TYPE", "STATE", "NAME", "CREATED", "STARTED", "ENDE
 _TIME_WIDTH = 25
 
 
-def _plain(value: Any) -> Any:
-    """A record, or a value inside one, as JSON-ready data (records become dicts)."""
-    if attrs.has(type(value)):
-        return {
-            field.name: _plain(getattr(value, field.name))
-            for field in attrs.fields(type(value))
-            if field.name != "raw"  # the typed fields say the same, with stable keys
-        }
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (tuple, list)):
-        return [_plain(item) for item in value]
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    return value
-
-
-def job_to_dict(job: Job) -> dict[str, Any]:
-    """A JSON-ready dict of every typed field of a job, nested records as dicts.
-
-    Keys follow the record's field order (``job_id``, ``type``, ``name``, ``state``,
-    ``code``, ``message``, ``creation_time``, ``start_time``, ``end_time``, ``input``,
-    ``operation``); absent values are ``None``; tuples become lists.
-
-    Args:
-        job: The job to convert.
-
-    Returns:
-        A dict of str, int, list, dict and ``None`` values only.
-    """
-    data: dict[str, Any] = _plain(job)
-    return data
-
-
 def job_to_json(job: Job) -> str:
     """One job as a single line of JSON (no trailing newline).
 
@@ -87,9 +49,10 @@ def job_to_json(job: Job) -> str:
         job: The job to convert.
 
     Returns:
-        The compact JSON text of :func:`job_to_dict`; non-ASCII text is kept as is.
+        The compact JSON text of :meth:`Job.to_dict <ci_async.Job.to_dict>`;
+        non-ASCII text is kept as is.
     """
-    return json.dumps(job_to_dict(job), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(job.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
 def format_time(value: datetime | None) -> str:
@@ -281,12 +244,9 @@ def format_job(job: Job) -> str:
     Returns:
         The lines joined with newlines, no trailing newline.
     """
-    data = job_to_dict(job)
     rows: list[tuple[str, str]] = []
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            rows.extend(_flatten(key, value))
-        elif value is None:
+    for key, value in job.to_dict().items():
+        if value is None:
             rows.append((key, _MISSING))
         else:
             rows.extend(_flatten(key, value))

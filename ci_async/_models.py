@@ -170,6 +170,23 @@ _EMPTY_INPUT = JobInput()
 _EMPTY_OPERATION = Operation()
 
 
+def _plain(value: Any) -> Any:
+    """A record, or a value inside one, as JSON-ready data (see :meth:`Job.to_dict`)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    if attrs.has(type(value)):
+        return {
+            field.name: _plain(getattr(value, field.name))
+            for field in attrs.fields(type(value))
+            if field.name != "raw"  # the typed fields say the same, with stable keys
+        }
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class Job:
     """A batch data processing job, as the service describes it.
@@ -219,6 +236,29 @@ class Job:
         if self.start_time is None or self.end_time is None:
             return None
         return self.end_time - self.start_time
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every typed field of the job as JSON-ready data, for ``json.dumps`` and friends.
+
+        Keys follow the record's field order (``job_id``, ``type``, ``name``,
+        ``state``, ``code``, ``message``, ``creation_time``, ``start_time``,
+        ``end_time``, ``input``, ``operation``) and are always all present;
+        :attr:`raw` is left out (the typed fields say the same, with stable keys).
+        Datetimes become ISO 8601 text with their UTC offset
+        (``"2022-06-27T15:23:10+08:00"``), :class:`JobState` and :class:`JobType`
+        their wire strings, nested records (``input``, ``operation`` and theirs)
+        dicts, tuples lists; unset values are ``None``.
+
+        Returns:
+            A new dict holding only str, int, list, dict and ``None`` values.
+
+        Example:
+            >>> job = Job(job_id="b1", type=JobType.JOB, state=JobState.RUNNING)
+            >>> job.to_dict()["state"], job.to_dict()["input"]["prefix"]
+            ('Running', None)
+        """
+        data: dict[str, Any] = _plain(self)
+        return data
 
 
 @attrs.frozen

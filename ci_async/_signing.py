@@ -45,6 +45,7 @@ from urllib.parse import quote, unquote_plus
 import anyio
 import attrs
 
+from . import _validate
 from ._errors import CredentialsError
 
 if TYPE_CHECKING:
@@ -258,7 +259,7 @@ class _CredentialSource:
         clock: Callable[[], float] = time.time,
         refresh_margin: float = 300.0,
     ) -> None:
-        _check_seconds("refresh_margin", refresh_margin, allow_zero=True)
+        _validate.seconds(refresh_margin, "refresh_margin", allow_zero=True)
         self._clock = clock
         self._margin = float(refresh_margin)
         self._provider: CredentialsProvider | None = None
@@ -443,6 +444,23 @@ def _check_key_time(key_time: str) -> None:
         raise ValueError(msg)
 
 
+def _sign(
+    secret_key: str,
+    method: str,
+    path: str,
+    params: Mapping[str, str] | Iterable[tuple[str, str]],
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    key_time: str,
+) -> tuple[str, str, str]:
+    """``(q-header-list, q-url-param-list, q-signature)`` of a request (see :func:`sign_v5`)."""
+    _check_key_time(key_time)
+    param_list, param_str = _canonical(_items(params))
+    header_list, header_str = _canonical(_items(headers))
+    sign_key = _derive_sign_key(secret_key, key_time)
+    signature = _signature(sign_key, key_time, method, path, param_str, header_str)
+    return header_list, param_list, signature
+
+
 def compute_signature(
     secret_key: str,
     method: str,
@@ -469,11 +487,7 @@ def compute_signature(
     Raises:
         ValueError: ``key_time`` is malformed.
     """
-    _check_key_time(key_time)
-    _, param_str = _canonical(_items(params))
-    _, header_str = _canonical(_items(headers))
-    sign_key = _derive_sign_key(secret_key, key_time)
-    return _signature(sign_key, key_time, method, path, param_str, header_str)
+    return _sign(secret_key, method, path, params, headers, key_time)[2]
 
 
 def sign_v5(
@@ -505,11 +519,7 @@ def sign_v5(
     Raises:
         ValueError: ``key_time`` is malformed.
     """
-    _check_key_time(key_time)
-    param_list, param_str = _canonical(_items(params))
-    header_list, header_str = _canonical(_items(headers))
-    sign_key = _derive_sign_key(secret_key, key_time)
-    signature = _signature(sign_key, key_time, method, path, param_str, header_str)
+    header_list, param_list, signature = _sign(secret_key, method, path, params, headers, key_time)
     return _authorization(secret_id, key_time, header_list, param_list, signature)
 
 
@@ -578,16 +588,6 @@ class Signer(Protocol):
         """
 
 
-def _check_seconds(name: str, value: object, *, allow_zero: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        msg = f"{name} must be a number of seconds, not {type(value).__name__}"
-        raise TypeError(msg)
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        msg = f"{name} must be a finite number {bound}, got {value!r}"
-        raise ValueError(msg)
-
-
 class CosSigner:
     """Signs requests with the COS/CI v5 scheme (``q-sign-algorithm=sha1``).
 
@@ -647,9 +647,9 @@ class CosSigner:
         granularity: int = 60,
         refresh_margin: float = 300.0,
     ) -> None:
-        _check_seconds("expires", expires)
-        _check_seconds("skew", skew, allow_zero=True)
-        _check_seconds("granularity", granularity)
+        _validate.seconds(expires, "expires")
+        _validate.seconds(skew, "skew", allow_zero=True)
+        _validate.seconds(granularity, "granularity")
         clock_obj: object = clock
         if not callable(clock_obj):
             msg = f"clock must be callable, not {type(clock).__name__}"

@@ -6,8 +6,8 @@ Routes:
   ``{"jobs": [...], "next_token": "..." | null}``. The caller passes the token
   back to get the next page; the backend keeps no state between requests.
   Optional filters: ``states=Running,Failed``, ``type=Job``, ``order=asc``.
-* ``GET /jobs/{job_id}``: one job as JSON; ``404`` when it does not exist,
-  ``400`` for a malformed id.
+* ``GET /jobs/{job_id}``: one job as JSON (``Job.to_dict()``); ``404`` when it
+  does not exist, ``400`` for a malformed id.
 * ``GET /jobs.ndjson``: every job (same filters), streamed as JSON lines while
   the pages arrive; memory stays at one or two pages.
 
@@ -20,8 +20,8 @@ Run it against the real service (credentials from ``TENCENTCLOUD_SECRET_ID`` /
     CI_ASYNC_BUCKET=examplebucket-1250000000 CI_ASYNC_REGION=ap-beijing \
         python examples/aiohttp_backend.py --port 8080
 
-or against the emulator (``python -m ci_async emulator`` prints its URL and key
-pair; set ``CI_ASYNC_ENDPOINT`` to the URL).
+or against the emulator (``python -m ci_async emulator`` prints the ``export``
+lines that point it there: paste them, then run this).
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ import argparse
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import attrs
@@ -73,23 +71,6 @@ CI = web.AppKey("ci", ci_async.Session)
 MAX_PAGE_SIZE = 100
 
 
-def job_to_json(job: ci_async.Job) -> dict[str, Any]:
-    """A job as JSON-ready data: every typed field, datetimes in ISO 8601, enums as strings."""
-
-    def plain(_: object, __: object, value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.isoformat()
-        if isinstance(value, Enum):
-            return value.value
-        return value
-
-    return attrs.asdict(
-        job,
-        filter=lambda attribute, _: attribute.name != "raw",
-        value_serializer=plain,
-    )
-
-
 def _filters(query: Mapping[str, str]) -> dict[str, Any]:
     """``list_jobs`` filters from the query string; bad values raise ``ValueError``."""
     filters: dict[str, Any] = {}
@@ -123,7 +104,7 @@ async def list_jobs(request: web.Request) -> web.Response:
     async with listing:
         page = await anext(listing.pages())
     return web.json_response(
-        {"jobs": [job_to_json(job) for job in page], "next_token": page.next_token}
+        {"jobs": [job.to_dict() for job in page], "next_token": page.next_token}
     )
 
 
@@ -136,7 +117,7 @@ async def get_job(request: web.Request) -> web.Response:
         return web.json_response({"error": "job not found", "job_id": job_id}, status=404)
     except ValueError:
         return _bad_request("malformed job id")
-    return web.json_response(job_to_json(job))
+    return web.json_response(job.to_dict())
 
 
 async def export_jobs(request: web.Request) -> web.StreamResponse:
@@ -151,7 +132,7 @@ async def export_jobs(request: web.Request) -> web.StreamResponse:
             if not response.prepared:
                 # Prepared on the first job: an error before it is still a clean 503.
                 await response.prepare(request)
-            await response.write(json.dumps(job_to_json(job)).encode() + b"\n")
+            await response.write(json.dumps(job.to_dict()).encode() + b"\n")
     if not response.prepared:
         await response.prepare(request)
     await response.write_eof()

@@ -11,9 +11,10 @@ Usage (credentials from ``TENCENTCLOUD_SECRET_ID`` / ``TENCENTCLOUD_SECRET_KEY``
     python examples/wait_service.py --bucket examplebucket-1250000000 \
         --region ap-beijing JOB_ID [JOB_ID ...]
 
-``--endpoint URL`` points it elsewhere, e.g. at the emulator
-(``python -m ci_async emulator`` prints its URL and key pair). It runs under
-asyncio by default, ``--backend trio`` under trio.
+``--endpoint URL`` points it elsewhere, e.g. at the emulator. ``CI_ASYNC_BUCKET``,
+``CI_ASYNC_REGION`` and ``CI_ASYNC_ENDPOINT`` are the defaults of the three
+options (``python -m ci_async emulator`` prints the ``export`` lines that set
+them). It runs under asyncio by default, ``--backend trio`` under trio.
 """
 
 from __future__ import annotations

@@ -31,7 +31,6 @@ from ci_async._format import (
     format_job,
     format_table,
     format_time,
-    job_to_dict,
     job_to_json,
 )
 from ci_async._models import (
@@ -91,29 +90,34 @@ def make_job(**fields: object) -> Job:
 # --- JSON --------------------------------------------------------------------
 
 
-def test_job_to_dict_has_stable_keys_in_field_order() -> None:
+def json_of(job: Job) -> Any:
+    """The job as the command line's ``--json`` prints it, parsed back."""
+    return json.loads(job_to_json(job))
+
+
+def test_json_has_stable_keys_in_field_order() -> None:
     """A job's JSON object has the record's typed fields, in order, and not ``raw``."""
-    assert JOB_KEYS == list(job_to_dict(make_job()))
+    assert JOB_KEYS == list(json_of(make_job()))
 
 
-def test_job_to_dict_writes_datetimes_as_iso_8601_with_offset() -> None:
+def test_json_writes_datetimes_as_iso_8601_with_offset() -> None:
     """Datetimes keep their UTC offset; unset ones are null."""
-    data = job_to_dict(make_job())
+    data = json_of(make_job())
     assert ("2022-06-27T15:23:10+08:00", None) == (data["creation_time"], data["end_time"])
 
 
-def test_job_to_dict_writes_enums_as_wire_strings() -> None:
+def test_json_writes_enums_as_wire_strings() -> None:
     """Type and state are the service's spellings."""
-    data = job_to_dict(make_job())
+    data = json_of(make_job())
     assert ("Job", "Running") == (data["type"], data["state"])
 
 
-def test_job_to_dict_keeps_unknown_states() -> None:
+def test_json_keeps_unknown_states() -> None:
     """A state this version does not know passes through as its string."""
-    assert "Archived" == job_to_dict(make_job(state="Archived"))["state"]
+    assert "Archived" == json_of(make_job(state="Archived"))["state"]
 
 
-def test_job_to_dict_nests_input_and_operation() -> None:
+def test_json_nests_input_and_operation() -> None:
     """Nested records become nested objects; tuples become lists."""
     job = make_job(
         type=JobType.WORKFLOW,
@@ -122,7 +126,7 @@ def test_job_to_dict_nests_input_and_operation() -> None:
             time_interval=TimeInterval(start=CREATED, end=None),
         ),
     )
-    operation = job_to_dict(job)["operation"]
+    operation = json_of(job)["operation"]
     assert (["w1", "w2"], {"start": "2022-06-27T15:23:10+08:00", "end": None}) == (
         operation["workflow_ids"],
         operation["time_interval"],
@@ -130,10 +134,10 @@ def test_job_to_dict_nests_input_and_operation() -> None:
 
 
 def test_job_to_json_is_one_line_that_parses_back() -> None:
-    """The JSON line decodes to the dict, and contains no newline."""
+    """The JSON line decodes to ``Job.to_dict()``, and contains no newline."""
     job = make_job(name="two\nlines \u4e2d\u6587")
     line = job_to_json(job)
-    assert ("\n" not in line, job_to_dict(job)) == (True, json.loads(line))
+    assert ("\n" not in line, job.to_dict()) == (True, json.loads(line))
 
 
 # --- table -------------------------------------------------------------------

@@ -82,7 +82,7 @@ def test_notebook_shows_a_table(executed: Any) -> None:
         if "text/markdown" in output.get("data", {})
     ]
     assert 1 == len(tables)
-    assert tables[0].startswith("| job id | type | state |")
+    assert tables[0].startswith("| job_id | type | state |")
 
 
 def test_notebook_plots_jobs_per_day(executed: Any) -> None:

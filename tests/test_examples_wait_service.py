@@ -32,8 +32,8 @@ def fixture_emulator() -> Emulator:
         job_id=FAILED,
         name="broken",
         state="Failed",
-        error_code="InternalError",
-        error_message="disk full",
+        code="InternalError",
+        message="disk full",
     )
     emulator.add_job(job_id=RUNNING, name="slow", state="Running")
     return emulator

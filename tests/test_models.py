@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from datetime import datetime, timedelta, timezone
 
@@ -139,6 +140,72 @@ def test_job_defaults() -> None:
     """A Job needs only job_id, type and state; containers default to empty records."""
     job = Job(job_id="j1", type="Job", state="Running")
     assert (JobInput(), Operation(), {}) == (job.input, job.operation, job.raw)
+
+
+def test_to_dict_has_every_typed_field_in_order(job: Job) -> None:
+    """Job.to_dict() has the record's fields in order, ``raw`` left out."""
+    assert [field.name for field in attrs.fields(Job) if field.name != "raw"] == list(job.to_dict())
+
+
+def test_to_dict_values(job: Job) -> None:
+    """Datetimes are ISO 8601 with their offset, enums wire strings, unset values None."""
+    data = job.to_dict()
+    assert ("Job", "Success", "2022-06-27T15:23:10+08:00", None) == (
+        data["type"],
+        data["state"],
+        data["creation_time"],
+        data["message"],
+    )
+
+
+def test_to_dict_values_are_plain_types(job: Job) -> None:
+    """The enums become plain str, not str-subclass members."""
+    data = job.to_dict()
+    assert (str, str) == (type(data["type"]), type(data["state"]))
+
+
+def test_to_dict_keeps_unknown_states(job: Job) -> None:
+    """A state this version does not know stays its string."""
+    assert "Archived" == attrs.evolve(job, state="Archived").to_dict()["state"]
+
+
+def test_to_dict_nests_records_as_dicts(job: Job) -> None:
+    """Input, operation and the records inside them become dicts; tuples become lists."""
+    job = attrs.evolve(job, operation=Operation(workflow_ids=("w1", "w2")))
+    data = job.to_dict()
+    assert (
+        {"prefix": "input", "manifest": None, "url_file": None, "object": None},
+        ["w1", "w2"],
+        None,
+    ) == (data["input"], data["operation"]["workflow_ids"], data["operation"]["output"])
+
+
+def test_to_dict_nested_records_of_every_kind(job: Job) -> None:
+    """Time interval, job parameters and output are dicts of their fields."""
+    operation = job.to_dict()["operation"]
+    assert (
+        {"start": "2022-02-01T12:00:00+08:00", "end": "2022-05-01T12:00:00+08:00"},
+        {"template_id": "t1460606b9752148c4ab182f55163ba7cd"},
+        {"region": "ap-chongqing", "bucket": "test-1234567890", "object": "out.mp4"},
+        0,
+    ) == (
+        operation["time_interval"],
+        operation["job_param"],
+        operation["output"],
+        operation["job_level"],
+    )
+
+
+def test_to_dict_survives_a_json_round_trip(job: Job) -> None:
+    """json.dumps(job.to_dict()) works, and loads back to an equal dict."""
+    data = job.to_dict()
+    assert data == json.loads(json.dumps(data))
+
+
+def test_to_dict_is_a_fresh_dict(job: Job) -> None:
+    """Changing the returned dict changes neither the job nor the next call's dict."""
+    job.to_dict()["input"]["prefix"] = "changed"
+    assert "input" == job.to_dict()["input"]["prefix"]
 
 
 def test_records_are_frozen(job: Job) -> None:

@@ -50,7 +50,7 @@ from ._render import (
     render_list,
     render_single,
 )
-from ._seed import new_id, timeline
+from ._seed import new_id, schedule
 from ._store import TERMINAL_STATES, JobStore, StoredJob
 from ._store import encode_token as _encode_token
 
@@ -369,13 +369,13 @@ class EmulatorApp:
 
     def _list(self, request: RecordedRequest, request_id: str, *, repeat_token: bool) -> bytes:
         now = self.clock()
-        params = {name.lower(): value for name, value in request.query}
         cache_key = None
         if self.prerender and not repeat_token:
             cache_key = (request.query, self.store.epoch(now))
             cached = self._pages.get(cache_key)
             if cached is not None:
                 return cached
+        params = {name.lower(): value for name, value in request.query}
         query = parse_list_query(params)
         jobs, last = self.store.page(query, now)
         token = None if last is None else _encode_token(last, ascending=query.ascending)
@@ -412,16 +412,8 @@ class EmulatorApp:
         job_id = self.new_job_id(now)
         if fields["type"] == "Job" and fields.get("queue_id") is None:
             fields["queue_id"] = self.default_queue_id
-        delay, run, outcome, code, message = timeline(self.seed, job_id)
         job = StoredJob(
-            job_id=job_id,
-            creation_time=now,
-            started_at=now + delay,
-            ended_at=now + delay + run,
-            outcome=outcome,
-            error_code=code,
-            error_message=message,
-            **fields,
+            job_id=job_id, creation_time=now, **schedule(self.seed, job_id, now), **fields
         )
         self.store.add(job)
         return render_single(request_id, self.fragments.get(job, now))

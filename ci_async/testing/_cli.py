@@ -11,6 +11,7 @@ import string
 import sys
 import time
 
+from .._cli import ENV_BUCKET, ENV_ENDPOINT, ENV_REGION
 from .._errors import CredentialsError
 from .._signing import Credentials
 from ._emulator import Emulator
@@ -28,7 +29,9 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
             "Run a fake CI batch-job service on a local port, seeded with realistic jobs. "
             "Credentials: --secret-id/--secret-key, else the client's environment variables "
             "(TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY or COS_SECRET_ID/COS_SECRET_KEY), "
-            "else a generated pair, printed. The base URL is printed on stdout."
+            "else a generated pair, printed. Prints on stdout the export lines that point "
+            "the command line at it (CI_ASYNC_ENDPOINT, CI_ASYNC_BUCKET, CI_ASYNC_REGION), "
+            "then its base URL."
         ),
     )
     parser.add_argument(
@@ -75,7 +78,31 @@ def _credentials(args: argparse.Namespace) -> tuple[Credentials, bool]:
     return Credentials(secret_id, secret_key), True
 
 
-async def _serve(emulator: Emulator, host: str, port: int, announce: list[str]) -> None:
+def _announcement(emulator: Emulator, url: str, generated_pair: Credentials | None) -> list[str]:
+    """The lines printed before the URL: ``export`` lines that point the client here.
+
+    Pasted into a shell, they configure the command line (``python -m ci_async
+    jobs ...``) for this emulator. The key pair is shown only when it was
+    generated: a pair the user gave is never echoed.
+    """
+    lines = []
+    if generated_pair is not None:
+        lines += [
+            "# generated credentials (accepted by this emulator only):",
+            f"export TENCENTCLOUD_SECRET_ID={generated_pair.secret_id}",
+            f"export TENCENTCLOUD_SECRET_KEY={generated_pair.secret_key}",
+        ]
+    lines += [
+        f"export {ENV_ENDPOINT}={url}",
+        f"export {ENV_BUCKET}={emulator.bucket}",
+        f"export {ENV_REGION}={emulator.region}",
+    ]
+    return lines
+
+
+async def _serve(
+    emulator: Emulator, host: str, port: int, generated_pair: Credentials | None
+) -> None:
     server = AsyncServer(emulator.app, host, port)
     await server.start()
     stop = asyncio.Event()
@@ -84,9 +111,11 @@ async def _serve(emulator: Emulator, host: str, port: int, announce: list[str]) 
         with contextlib.suppress(NotImplementedError, RuntimeError):  # e.g. on Windows
             loop.add_signal_handler(signum, stop.set)
     shown = f"[{host}]" if ":" in host else host
-    for line in announce:
+    url = f"http://{shown}:{server.port}"
+    for line in _announcement(emulator, url, generated_pair):
         print(line)
-    print(f"http://{shown}:{server.port}", flush=True)
+    # The URL comes last, on its own line: scripts wait for it to know the server is up.
+    print(url, flush=True)
     try:
         await stop.wait()
     finally:
@@ -124,13 +153,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         record_requests=False,
     )
     emulator.generate(args.jobs, seed=args.seed)
-    announce = []
-    if generated and not args.no_verify:
-        announce = [
-            "# generated credentials (accepted by this emulator only):",
-            f"export TENCENTCLOUD_SECRET_ID={credentials.secret_id}",
-            f"export TENCENTCLOUD_SECRET_KEY={credentials.secret_key}",
-        ]
+    generated_pair = credentials if generated and not args.no_verify else None
     checks = "signatures not checked" if args.no_verify else "signatures verified"
     print(
         f"ci_async emulator: {args.jobs} jobs in bucket {args.bucket}, {checks}; stop with Ctrl-C",
@@ -138,7 +161,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         flush=True,
     )
     try:
-        asyncio.run(_serve(emulator, args.host, args.port, announce))
+        asyncio.run(_serve(emulator, args.host, args.port, generated_pair))
     except OSError as exc:
         print(
             f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",

@@ -40,7 +40,11 @@ class FakeClock:
             return self._now
 
     def now(self) -> float:
-        """Return the current fake time in unix seconds."""
+        """The current fake time (the same as calling the clock).
+
+        Returns:
+            The time in unix seconds.
+        """
         return self()
 
     def advance(self, seconds: float) -> float:
@@ -63,7 +67,10 @@ class FakeClock:
             return self._now
 
     def set(self, timestamp: float) -> None:
-        """Jump to ``timestamp`` (unix seconds), which must not be in the past.
+        """Jump to ``timestamp``, which must not be in the past.
+
+        Args:
+            timestamp: The new time in unix seconds.
 
         Raises:
             ValueError: If ``timestamp`` is earlier than the current time.

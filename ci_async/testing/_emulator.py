@@ -16,7 +16,7 @@ from ._clock import FakeClock
 from ._faults import FaultPlan
 from ._records import RecordedRequest
 from ._render import parse_time
-from ._seed import generate_jobs, new_id, timeline
+from ._seed import generate_jobs, new_id, schedule
 from ._server import EmulatorServer
 from ._store import ALL_STATES, JOB_TYPES, JobStore, StoredJob
 from ._transport import EmulatorTransport
@@ -183,17 +183,25 @@ class Emulator:
     # --- time ------------------------------------------------------------------------
 
     def now(self) -> float:
-        """The emulator's current time (unix seconds)."""
+        """The emulator's current time.
+
+        Returns:
+            The emulator's clock, in unix seconds.
+        """
         return self._clock()
 
     def advance(self, seconds: float) -> float:
         """Move the built-in :class:`FakeClock` forward; jobs progress accordingly.
 
+        Args:
+            seconds: How far to move the clock; must not be negative.
+
         Returns:
-            The new time.
+            The new time, in unix seconds.
 
         Raises:
             TypeError: The emulator was given another clock.
+            ValueError: ``seconds`` is negative.
         """
         if not isinstance(self._clock, FakeClock):
             msg = "advance() needs the built-in FakeClock (Emulator(clock=None or FakeClock()))"
@@ -213,6 +221,12 @@ class Emulator:
     def job(self, job_id: str) -> StoredJob:
         """The stored job with this id.
 
+        Args:
+            job_id: The job's id.
+
+        Returns:
+            The job as the emulator holds it.
+
         Raises:
             KeyError: No such job.
         """
@@ -222,7 +236,14 @@ class Emulator:
         return job
 
     def state(self, job_id: str) -> str:
-        """The job's state now (``Submitted``, ``Running``, ``Success``, …).
+        """The job's state now.
+
+        Args:
+            job_id: The job's id.
+
+        Returns:
+            The wire string of the state: ``Submitted``, ``Running``,
+            ``Success``, ``Failed``, ``Pause`` or ``Cancel``.
 
         Raises:
             KeyError: No such job.
@@ -231,6 +252,13 @@ class Emulator:
 
     def set_state(self, job_id: str, state: str) -> StoredJob:
         """Force a job into ``state`` now; it stays there (time no longer moves it).
+
+        Args:
+            job_id: The job's id.
+            state: The wire string of the state, e.g. ``"Failed"``.
+
+        Returns:
+            The stored job, as changed.
 
         Raises:
             KeyError: No such job.
@@ -270,8 +298,8 @@ class Emulator:
         start_after: float | None = None,
         run_for: float | None = None,
         outcome: str | None = None,
-        error_code: str | None = None,
-        error_message: str | None = None,
+        code: str | None = None,
+        message: str | None = None,
     ) -> StoredJob:
         """Add one job; every field has a sensible default.
 
@@ -300,8 +328,10 @@ class Emulator:
             start_after: Seconds from creation to ``Running`` (default: from the seed).
             run_for: Seconds from ``Running`` to the end (default: from the seed).
             outcome: ``"Success"`` or ``"Failed"`` at the end (default: from the seed).
-            error_code: ``Code`` while ``Failed``.
-            error_message: ``Message`` while ``Failed``.
+            code: The job's ``Code`` (:attr:`ci_async.Job.code`) while it is
+                ``Failed`` (default: from the seed).
+            message: The job's ``Message`` (:attr:`ci_async.Job.message`) while
+                it is ``Failed`` (default: from the seed).
 
         Returns:
             The stored job.
@@ -325,12 +355,6 @@ class Emulator:
         if job_id is None:
             with self._rng_lock:
                 job_id = new_id("b", self._rng, created)
-        delay, run, natural, code, message = timeline(self._seed, job_id)
-        delay = delay if start_after is None else float(start_after)
-        run = run if run_for is None else float(run_for)
-        outcome = natural if outcome is None else outcome
-        if outcome == "Failed" and code is None:
-            code, message = "InternalError", "the job failed"
         if prefix is None and manifest is None and url_file is None and object is None:
             prefix = "input"
         if workflow_ids is None:
@@ -359,11 +383,16 @@ class Emulator:
             output_bucket=output_bucket,
             output_object=output_object,
             job_level=job_level,
-            started_at=created + delay,
-            ended_at=created + delay + run,
-            outcome=outcome,
-            error_code=error_code or code,
-            error_message=error_message or message,
+            **schedule(
+                self._seed,
+                job_id,
+                created,
+                start_after=start_after,
+                run_for=run_for,
+                outcome=outcome,
+                code=code,
+                message=message,
+            ),
         )
         if state is not None:
             job = job.pinned(state, max(now, created))
@@ -380,6 +409,9 @@ class Emulator:
 
         Returns:
             The new jobs, in no particular order.
+
+        Raises:
+            ValueError: ``n`` is negative.
         """
         if n < 0:
             msg = f"n must not be negative, got {n!r}"
@@ -405,11 +437,24 @@ class Emulator:
     # --- ways to reach it ------------------------------------------------------------
 
     def transport(self) -> EmulatorTransport:
-        """An in-process ``httpx.AsyncBaseTransport`` serving this emulator."""
+        """An in-process ``httpx`` transport serving this emulator.
+
+        Returns:
+            A new transport; give it to :class:`ci_async.Session` (``transport=``)
+            or to an ``httpx.AsyncClient``.
+        """
         return EmulatorTransport(self._app)
 
     def signer(self, *, expires: float = 3600) -> CosSigner:
-        """A :class:`~ci_async.CosSigner` with the emulator's credentials and clock."""
+        """A :class:`~ci_async.CosSigner` with the emulator's credentials and clock.
+
+        Args:
+            expires: Seconds past the clock the signatures stay valid.
+
+        Returns:
+            A signer whose signatures this emulator accepts, however far its
+            clock is advanced.
+        """
         return CosSigner(self._credentials, expires=expires, clock=self._clock)
 
     def http_client(self, **kwargs: Any) -> httpx.AsyncClient:
@@ -417,6 +462,13 @@ class Emulator:
 
         Requests are not signed: sign them with :meth:`signer`, or turn
         signature checks off.
+
+        Args:
+            **kwargs: Passed on to ``httpx.AsyncClient``; ``base_url`` and
+                ``transport`` override the defaults.
+
+        Returns:
+            The client; close it with ``await client.aclose()`` or ``async with``.
         """
         kwargs.setdefault("base_url", self.endpoint)
         kwargs.setdefault("transport", self.transport())
@@ -430,6 +482,9 @@ class Emulator:
         :attr:`endpoint` through :meth:`transport`. Any keyword is passed on to
         ``Session`` and overrides these defaults; passing ``credentials`` or
         ``signer`` replaces the default signer.
+
+        Args:
+            **kwargs: Keyword arguments of :class:`ci_async.Session`.
 
         Returns:
             The session; close it with ``await session.aclose()`` or ``async with``.
@@ -450,5 +505,10 @@ class Emulator:
         Args:
             host: The address to bind.
             port: The port; 0 picks a free one (see :attr:`EmulatorServer.port`).
+
+        Returns:
+            The server, not started yet: ``with emulator.serve() as server:``
+            (or ``async with``) starts it and stops it on exit; so do its
+            ``start()`` and ``stop()``.
         """
         return EmulatorServer(self._app, host, port)

@@ -56,7 +56,15 @@ class RecordedRequest:
         return operation_of(self.method, self.path)
 
     def header(self, name: str, default: str | None = None) -> str | None:
-        """The value of header ``name`` (case-insensitive), or ``default``."""
+        """The value of a header (the first, if it was sent several times).
+
+        Args:
+            name: The header name, in any case.
+            default: What to return when the header was not sent.
+
+        Returns:
+            The header's value, or ``default``.
+        """
         wanted = name.lower()
         for key, value in self.headers:
             if key == wanted:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+from typing import TypedDict
 
 from ._store import StoredJob
 
-__all__ = ["Timeline", "generate_jobs", "new_id", "timeline"]
+__all__ = ["Schedule", "Timeline", "generate_jobs", "new_id", "schedule", "timeline"]
 
 # 100-ns intervals between the Gregorian epoch (uuid1) and the unix epoch.
 _UUID_EPOCH = 0x01B21DD213814000
@@ -71,6 +72,47 @@ def timeline(seed: int, job_id: str) -> Timeline:
         return delay, run, "Success", None, None
     code, message = rng.choice(_FAILURES)
     return delay, run, "Failed", code, message
+
+
+class Schedule(TypedDict):
+    """A job's future as :class:`StoredJob` fields (see :func:`schedule`)."""
+
+    started_at: float
+    ended_at: float
+    outcome: str
+    error_code: str | None
+    error_message: str | None
+
+
+def schedule(
+    seed: int,
+    job_id: str,
+    created: float,
+    *,
+    start_after: float | None = None,
+    run_for: float | None = None,
+    outcome: str | None = None,
+    code: str | None = None,
+    message: str | None = None,
+) -> Schedule:
+    """When a job created at ``created`` starts and ends, and how: its :func:`timeline`.
+
+    Each keyword given overrides that part of the timeline. A job made to fail
+    that has no error of its own fails with ``InternalError``.
+    """
+    delay, run, natural, natural_code, natural_message = timeline(seed, job_id)
+    delay = delay if start_after is None else float(start_after)
+    run = run if run_for is None else float(run_for)
+    outcome = natural if outcome is None else outcome
+    if outcome == "Failed" and natural_code is None:
+        natural_code, natural_message = "InternalError", "the job failed"
+    return {
+        "started_at": created + delay,
+        "ended_at": created + delay + run,
+        "outcome": outcome,
+        "error_code": code or natural_code,
+        "error_message": message or natural_message,
+    }
 
 
 def generate_jobs(n: int, *, seed: int, now: float) -> list[StoredJob]:
@@ -139,22 +181,19 @@ def _one_job(
         fields["output_bucket"] = f"output-{rng.randrange(1_250_000_000, 1_259_999_999)}"
         fields["output_object"] = "output/${InventoryTriggerJobId}/out.mp4"
         fields["job_level"] = rng.choice((0, 0, 0, 1, 2))
-    delay, run, outcome, code, message = timeline(seed, job_id)
+    future = schedule(seed, job_id, created)
     job = StoredJob(
         job_id=job_id,
         type="Workflow" if is_workflow else "Job",
         name=name,
         creation_time=created,
-        started_at=created + delay,
-        ended_at=created + delay + run,
-        outcome=outcome,
-        error_code=code,
-        error_message=message,
+        **future,
         **fields,  # type: ignore[arg-type]
     )
     special = rng.random()
     if special < 0.04:
-        cancelled = created + rng.uniform(0, delay + run)
+        # Whole seconds throughout, so this is exactly the timeline's delay + run.
+        cancelled = created + rng.uniform(0, future["ended_at"] - created)
         if cancelled <= now:
             return job.pinned("Cancel", float(int(cancelled)))
     elif special < 0.055:

@@ -106,18 +106,15 @@ class StoredJob:
         """The listing key: ``(creation_time, job_id)``."""
         return (self.creation_time, self.job_id)
 
-    def phase(self, now: float) -> int:
-        """A small number that changes exactly when the rendered job changes."""
-        if self.pinned_state is not None:
-            return 3
-        if self.started_at is None or now < self.started_at:
-            return 0
-        if self.ended_at is None or now < self.ended_at:
-            return 1
-        return 2
-
     def state_at(self, now: float) -> str:
-        """The job's state at ``now``."""
+        """The job's state at a moment.
+
+        Args:
+            now: The moment, in unix seconds.
+
+        Returns:
+            The wire string of the state, e.g. ``"Running"``.
+        """
         if self.pinned_state is not None:
             return self.pinned_state
         if self.started_at is None or now < self.started_at:
@@ -127,19 +124,41 @@ class StoredJob:
         return self.outcome
 
     def start_time_at(self, now: float) -> float | None:
-        """``StartTime`` as seen at ``now`` (``None`` renders as ``-``)."""
+        """``StartTime`` as seen at a moment.
+
+        Args:
+            now: The moment, in unix seconds.
+
+        Returns:
+            When the job started, or ``None`` (rendered ``-``) if it had not by ``now``.
+        """
         if self.started_at is None or self.started_at > now:
             return None
         return self.started_at
 
     def end_time_at(self, now: float) -> float | None:
-        """``EndTime`` as seen at ``now`` (``None`` renders as ``-``)."""
+        """``EndTime`` as seen at a moment.
+
+        Args:
+            now: The moment, in unix seconds.
+
+        Returns:
+            When the job ended, or ``None`` (rendered ``-``) if it had not by ``now``.
+        """
         if self.ended_at is None or self.ended_at > now:
             return None
         return self.ended_at
 
     def pinned(self, state: str, now: float) -> StoredJob:
-        """Return a copy forced into ``state`` at ``now``, with consistent start/end times."""
+        """A copy forced into a state, with start and end times that agree with it.
+
+        Args:
+            state: The wire string of the state to pin.
+            now: When the job is forced into it, in unix seconds.
+
+        Returns:
+            The new record (this one is unchanged).
+        """
         started = (
             self.started_at if self.started_at is not None and self.started_at <= now else None
         )

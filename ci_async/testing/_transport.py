@@ -41,6 +41,12 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Serve ``request`` through the emulator app.
 
+        Args:
+            request: The request, as ``httpx`` hands it to a transport.
+
+        Returns:
+            The emulator's response, its body read in full.
+
         Raises:
             httpx.RemoteProtocolError: The emulator dropped the connection.
             httpx.ReadError: The emulator reset the connection mid-body.

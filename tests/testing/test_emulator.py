@@ -160,3 +160,12 @@ async def test_session_keyword_overrides(anyio_backend: str) -> None:
     emulator = Emulator()
     async with emulator.session(region="ap-shanghai") as session:
         assert "ap-shanghai" == session.region
+
+
+async def test_add_job_code_and_message_are_the_jobs(anyio_backend: str) -> None:
+    """add_job(code=, message=) is what Job.code and Job.message show once it failed."""
+    emulator = Emulator()
+    stored = emulator.add_job(state="Failed", code="InvalidInput", message="no such object")
+    async with emulator.session() as session:
+        job = await session.get_job(stored.job_id)
+    assert ("InvalidInput", "no such object") == (job.code, job.message)

@@ -57,6 +57,15 @@ class Running:
         return self.process.returncode
 
 
+def exports(running: Running) -> dict[str, str]:
+    """The variables of the ``export NAME=VALUE`` lines printed before the URL."""
+    return dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in running.printed
+        if line.startswith("export ")
+    )
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in ENV_NAMES}
     env.update(extra)
@@ -111,15 +120,11 @@ def test_generates_and_prints_credentials_without_any() -> None:
     """With no flags and no environment, a printed, working pair is generated."""
     running = start("--jobs", "1")
     try:
-        exports = dict(
-            line.removeprefix("export ").split("=", 1)
-            for line in running.printed
-            if line.startswith("export ")
-        )
+        printed = exports(running)
         response = running.get(
             "/inventorytriggerjob",
-            secret_id=exports["TENCENTCLOUD_SECRET_ID"],
-            secret_key=exports["TENCENTCLOUD_SECRET_KEY"],
+            secret_id=printed["TENCENTCLOUD_SECRET_ID"],
+            secret_key=printed["TENCENTCLOUD_SECRET_KEY"],
         )
         assert 200 == response.status_code
     finally:
@@ -127,12 +132,40 @@ def test_generates_and_prints_credentials_without_any() -> None:
 
 
 def test_reads_the_client_environment() -> None:
-    """Without flags, the client's environment variables give the pair (nothing printed)."""
+    """Without flags, the client's environment variables give the pair (it is not printed)."""
     env = clean_env(TENCENTCLOUD_SECRET_ID=SECRET_ID, TENCENTCLOUD_SECRET_KEY=SECRET_KEY)
     running = start("--jobs", "1", env=env)
     try:
         response = running.get("/inventorytriggerjob", secret_id=SECRET_ID, secret_key=SECRET_KEY)
-        assert (200, []) == (response.status_code, running.printed)
+        assert (200, []) == (
+            response.status_code,
+            [line for line in running.printed if "SECRET" in line],
+        )
+    finally:
+        running.stop()
+
+
+def test_prints_exports_that_point_at_it(running: Running) -> None:
+    """The printed exports name the URL, the bucket and the region the client needs."""
+    assert {
+        "CI_ASYNC_ENDPOINT": running.url,
+        "CI_ASYNC_BUCKET": "examplebucket-1250000000",
+        "CI_ASYNC_REGION": "ap-beijing",
+    } == exports(running)
+
+
+def test_printed_exports_configure_the_command_line() -> None:
+    """With only the printed exports set, ``python -m ci_async jobs list`` lists its jobs."""
+    running = start("--jobs", "3")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ci_async", "jobs", "list", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(**exports(running)),
+        )
+        assert (0, 3) == (result.returncode, len(result.stdout.splitlines()))
     finally:
         running.stop()
 

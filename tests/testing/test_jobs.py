@@ -148,7 +148,7 @@ async def test_progression_is_deterministic(anyio_backend: str) -> None:
 
 async def test_failed_jobs_carry_an_error_code(emulator: Emulator, anyio_backend: str) -> None:
     """A Failed job has a Code other than Success and a Message."""
-    stored = emulator.add_job(start_after=1, run_for=1, outcome="Failed", error_code="X1")
+    stored = emulator.add_job(start_after=1, run_for=1, outcome="Failed", code="X1")
     emulator.advance(5)
     detail = parse(await send(emulator, "GET", f"{PATH}/{stored.job_id}"))["Response"]
     assert ("Failed", "X1") == (detail["JobsDetail"][0]["State"], detail["JobsDetail"][0]["Code"])

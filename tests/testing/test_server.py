@@ -209,22 +209,25 @@ async def test_stop_ends_a_hanging_request(emulator: Emulator, anyio_backend: st
     """Stopping the server releases a request that hangs."""
     emulator.faults.hang_next()
     signer = emulator.signer()
-    async with httpx.AsyncClient(timeout=10) as client:
-        server = emulator.serve().start()
-        request = client.build_request("GET", server.url + PATH)
-        await signer.sign(request)
-        outcome: list[BaseException] = []
+    outcome: list[BaseException] = []
+    server = emulator.serve().start()
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            request = client.build_request("GET", server.url + PATH)
+            await signer.sign(request)
 
-        async def hang() -> None:
-            try:
-                await client.send(request)
-            except httpx.TransportError as exc:
-                outcome.append(exc)
+            async def hang() -> None:
+                try:
+                    await client.send(request)
+                except httpx.TransportError as exc:
+                    outcome.append(exc)
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(hang)
-            await wait_until(lambda: len(emulator.requests) == 1)
-            await anyio.to_thread.run_sync(server.stop)
+            async with anyio.create_task_group() as group:
+                group.start_soon(hang)
+                await wait_until(lambda: len(emulator.requests) == 1)
+                await anyio.to_thread.run_sync(server.stop)
+    finally:
+        server.stop()
     assert 1 == len(outcome)
 
 

@@ -7,6 +7,7 @@ breaks their type checking breaks ours first.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import httpx
 
@@ -19,6 +20,7 @@ async def describe_and_list(ci: ci_async.Session) -> list[str]:
     state: ci_async.JobState | str = job.state
     created: dt.datetime | None = job.creation_time
     terminal: bool = job.is_terminal
+    data: dict[str, Any] = job.to_dict()
     found: ci_async.JobLookup = await ci.get_jobs(["a", "b"])
     missing: tuple[str, ...] = found.missing
     ids = [job.job_id for job in found.jobs]
@@ -38,7 +40,7 @@ async def describe_and_list(ci: ci_async.Session) -> list[str]:
     async for page in ci.list_jobs(next_token=token).pages():
         page_jobs: tuple[ci_async.Job, ...] = page.jobs
         ids.extend(j.job_id for j in page_jobs)
-    del state, created, terminal, missing
+    del state, created, terminal, data, missing
     return ids
 
 
@@ -75,6 +77,7 @@ async def construct() -> None:
 async def with_emulator() -> None:
     emulator = Emulator()
     emulator.generate(10)
+    emulator.add_job(name="broken", state="Failed", code="InvalidInput", message="no input")
     async with emulator.session() as ci:
         await describe_and_list(ci)
 

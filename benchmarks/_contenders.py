@@ -133,7 +133,9 @@ async def list_floor_httpx(target: Target, *, size: int = 100, verify: bool = Fa
         while True:
             params = _list_params(token, size)
             response = await client.get(
-                target.url + LIST_PATH, params=params, headers=signer.headers(LIST_PATH, params)
+                target.url + LIST_PATH,
+                params=tuple(params),
+                headers=signer.headers(LIST_PATH, params),
             )
             response.raise_for_status()
             page = _parse(response.content)

@@ -363,7 +363,7 @@ async def test_utf8_header_bytes_are_sent_unchanged(
     """A header value given as UTF-8 bytes arrives as the same bytes."""
     url = await serve(echo_handler())
 
-    response = await client.get(url + "/x", headers={"x-ci-name": "任务".encode()})
+    response = await client.get(url + "/x", headers={b"x-ci-name": "任务".encode()})
 
     assert "x-ci-name: 任务".encode() in response.content
 
@@ -375,7 +375,7 @@ async def test_non_utf8_header_bytes_do_not_break_the_request(
     """A Latin-1 header value (not UTF-8) is still sent, as its characters."""
     url = await serve(echo_handler())
 
-    response = await client.get(url + "/x", headers={"x-ci-name": "café".encode("latin-1")})
+    response = await client.get(url + "/x", headers={b"x-ci-name": "café".encode("latin-1")})
 
     assert "x-ci-name: café".encode() in response.content
 

@@ -57,6 +57,7 @@ from ._signing import CosSigner, Credentials, CredentialsProvider, Signer
 __all__ = ["Session"]
 
 logger = logging.getLogger("ci_async")
+_httpx_logger = logging.getLogger("httpx")
 
 _JOBS_PATH = "/inventorytriggerjob"
 _DEFAULT_RETRY = RetryPolicy()
@@ -69,6 +70,9 @@ _REQUEST_ID_HEADER = "x-ci-request-id"
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 #: The most of an error answer's body read: an ``<Error>`` document is well under 1 KB.
 _MAX_ERROR_BODY = 64 * 1024
+#: The most requests in flight at once over httpx's own transport, when the
+#: session chose it (trio, or asyncio without aiohttp); see docs/performance.md.
+_NATIVE_IN_FLIGHT = 8
 
 
 def _aiohttp_transport(max_connections: int) -> httpx.AsyncBaseTransport | None:
@@ -90,6 +94,16 @@ def _as_timeout(value: object) -> httpx.Timeout:
     if value is None:
         return httpx.Timeout(None)
     return httpx.Timeout(_validate.seconds(value, "timeout"))
+
+
+@functools.cache
+def _user_agent() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"ci-async/{version('ci-async')}"
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "ci-async"
 
 
 async def _abandon(response: httpx.Response, body: AsyncIterator[bytes]) -> None:
@@ -117,7 +131,9 @@ class Session:
     safe to share between many concurrent tasks. Under asyncio, when aiohttp
     is installed, requests travel over :class:`~ci_async._transport.AiohttpTransport`
     (faster with many requests in flight); under trio, or without aiohttp,
-    over httpx's own transport. Pass ``transport=`` to choose.
+    over httpx's own transport, at most 8 requests at a time (its pool slows
+    down sharply with more; see docs/performance.md). Pass ``transport=`` to
+    choose. Requests carry ``User-Agent: ci-async/<version>``.
 
     Args:
         bucket: ``BucketName-APPID``, e.g. ``"examplebucket-1250000000"``.
@@ -204,6 +220,10 @@ class Session:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._slots: anyio.Semaphore | None = None
+        # The transport the session's own client would send through, when that is
+        # all its ``send`` would do (see _new_client); None: use ``client.send``.
+        self._direct: httpx.AsyncBaseTransport | None = None
+        self._base_headers: httpx.Headers | None = None
         self._loop: object | None = None
         self._closed = False
 
@@ -294,14 +314,31 @@ class Session:
             # max_connections are lost every request ends in PoolTimeout. So its pool
             # is left unbounded (it then never queues) and the session bounds the
             # requests in flight with a semaphore, which cancellation cannot corrupt.
-            self._slots = anyio.Semaphore(self._max_connections)
+            # The bound is also low: httpcore's pool costs CPU per request that grows
+            # with the requests inside it, so 8 at a time beat 64 several times over
+            # (docs/performance.md). Pass transport= to choose another pool.
+            self._slots = anyio.Semaphore(min(self._max_connections, _NATIVE_IN_FLIGHT))
             limit = None
         limits = httpx.Limits(
             max_connections=limit, max_keepalive_connections=self._max_connections
         )
-        return httpx.AsyncClient(
-            transport=transport, limits=limits, timeout=self._timeout, follow_redirects=False
+        client = httpx.AsyncClient(
+            transport=transport,
+            limits=limits,
+            timeout=self._timeout,
+            follow_redirects=False,
+            headers={"User-Agent": _user_agent()},
         )
+        # The client has no auth, hooks, cookies to send or redirects to follow, so
+        # its send() would only hand the request to this transport (and extract
+        # cookies, a third of its cost): the session does that itself. Unless an
+        # environment proxy (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY: httpx honours them
+        # for its own transport) applies to the endpoint: then send() picks it.
+        base = client._transport
+        if client._transport_for_url(httpx.URL(self._endpoint)) is base:
+            self._direct = base
+            self._base_headers = client.headers
+        return client
 
     # --- the send loop -----------------------------------------------------------------
 
@@ -342,16 +379,33 @@ class Session:
         deadline = float("inf") if deadline_at is None else deadline_at
         attempt = 0
         last: BaseException | None = None
+        base_headers = self._base_headers
+        if base_headers is not None:
+            # What client.build_request() builds, parsing the URL once, not twice a request.
+            target = httpx.URL(url, params=list(params)) if params else httpx.URL(url)
+            if headers:
+                base_headers = base_headers.copy()
+                base_headers.update(headers)
+            timeout = self._timeout.as_dict()
         while True:
             attempt += 1
-            request = client.build_request(
-                method,
-                url,
-                params=list(params) if params else None,
-                content=content,
-                headers=headers,
-                timeout=self._timeout,
-            )
+            if base_headers is not None:
+                request = httpx.Request(
+                    method,
+                    target,
+                    content=content,
+                    headers=base_headers,
+                    extensions={"timeout": timeout},
+                )
+            else:
+                request = client.build_request(
+                    method,
+                    url,
+                    params=list(params) if params else None,
+                    content=content,
+                    headers=headers,
+                    timeout=self._timeout,
+                )
             failure: BaseException
             response: httpx.Response | None = None
             with anyio.CancelScope(deadline=deadline) as scope:
@@ -416,7 +470,27 @@ class Session:
             ResponseParseError: A 2xx body larger than the cap (the connection
                 is closed rather than drained). An error body is cut at 64 KB.
         """
-        response = await client.send(request, stream=True)
+        direct = self._direct
+        if direct is None:
+            response = await client.send(request, stream=True)
+        else:
+            # What client.send() does for the session's own client, minus cookies.
+            self._check_open()
+            try:
+                response = await direct.handle_async_request(request)
+            except httpx.RequestError as exc:
+                exc.request = request
+                raise
+            response.request = request
+            # The line httpx logs for every response (the CLI's -v shows it).
+            _httpx_logger.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method,
+                request.url,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )
         try:
             limit = self._max_response_bytes
             if limit is None:

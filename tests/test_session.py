@@ -313,6 +313,85 @@ async def test_an_explicit_transport_is_used() -> None:
         await session.aclose()
 
 
+async def test_requests_carry_the_library_user_agent() -> None:
+    """The session's own client sends User-Agent: ci-async/<version>."""
+    recorder = Recorder(DescribeService())
+    async with session_for(recorder) as session:
+        await session.get_job("j00000001")
+
+    assert recorder.requests[0].headers["User-Agent"].startswith("ci-async/")
+
+
+async def test_the_sessions_own_client_sends_no_cookies_back() -> None:
+    """Requests go straight to the transport: a Set-Cookie is not sent back."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        response = await DescribeService()(request)
+        response.headers["Set-Cookie"] = "tracker=1; Path=/"
+        return response
+
+    recorder = Recorder(handler)
+    async with session_for(recorder) as session:
+        await session.get_job("j00000001")
+        await session.get_job("j00000002")
+
+    assert "cookie" not in recorder.requests[1].headers
+
+
+async def test_a_user_supplied_client_runs_its_hooks() -> None:
+    """A http_client's send() is used, so its event hooks see every request."""
+    seen: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append(request.url.path)
+
+    recorder = Recorder(DescribeService())
+    client = httpx.AsyncClient(transport=recorder.transport(), event_hooks={"request": [hook]})
+    async with (
+        client,
+        Session(BUCKET, REGION, signer=CountingSigner(), http_client=client) as session,
+    ):
+        await session.get_job("j00000001")
+
+    assert ["/inventorytriggerjob/j00000001"] == seen
+
+
+def test_an_environment_proxy_keeps_httpx_send(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With HTTPS_PROXY set, httpx's own transport is reached through send() (the proxy)."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    session = Session(BUCKET, REGION, signer=CountingSigner())
+
+    async def direct() -> object:
+        session._get_client()
+        await session.aclose()
+        return session._direct
+
+    assert None is trio.run(direct)
+
+
+def test_without_a_proxy_the_transport_is_called_directly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without proxy variables, the session calls its client's transport itself."""
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    session = Session(BUCKET, REGION, signer=CountingSigner())
+
+    async def direct() -> bool:
+        client = session._get_client()
+        await session.aclose()
+        return session._direct is client._transport
+
+    assert trio.run(direct)
+
+
 # --- signers ----------------------------------------------------------------------------
 
 

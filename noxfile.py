@@ -98,9 +98,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=one_python())
 def typecheck(session: nox.Session) -> None:
-    """Mypy strict over the package, the typing tests and this noxfile."""
+    """Mypy strict over the package, its tests (the typing tests among them), benchmarks,
+    examples and this noxfile."""
     install_project(session, "typing")
-    session.run("mypy", "ci_async", "tests/typing", "noxfile.py")
+    session.run("mypy", "ci_async", "tests", "benchmarks", "examples", "noxfile.py")
 
 
 @nox.session(python=one_python())
@@ -126,3 +127,9 @@ def bench(session: nox.Session) -> None:
     install_project(session, "bench")
     session.run("python", "-m", "benchmarks.run", *session.posargs, env={"PYTHONPATH": str(ROOT)})
 
+
+@nox.session(python=one_python())
+def soak(session: nox.Session) -> None:
+    """Minutes of load under injected faults: no job lost, memory flat (``-- --seconds 60``)."""
+    install_project(session, "tests")
+    session.run("python", "-m", "benchmarks.soak", *session.posargs, env={"PYTHONPATH": str(ROOT)})

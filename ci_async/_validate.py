@@ -50,6 +50,16 @@ def _require_str(value: object, name: str) -> str:
     return value
 
 
+def _encodable(text: str, name: str) -> str:
+    """``text``, if it can be sent at all (UTF-8 cannot carry a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        msg = f"{name} must be valid Unicode text (it contains a lone surrogate)"
+        raise ValueError(msg) from None
+    return text
+
+
 def _optional_str(value: object, name: str) -> str | None:
     if value is None:
         return None
@@ -57,7 +67,7 @@ def _optional_str(value: object, name: str) -> str | None:
     if not text:
         msg = f"{name} must not be empty (pass None to leave it out)"
         raise ValueError(msg)
-    return text
+    return _encodable(text, name)
 
 
 def instance(value: object, kind: type, name: str, *, optional: bool = False) -> None:
@@ -194,7 +204,7 @@ def token(value: object) -> str:
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         msg = "next_token must not contain control characters"
         raise ValueError(msg)
-    return text
+    return _encodable(text, "next_token")
 
 
 def job_ids(values: object) -> tuple[str, ...]:
@@ -457,21 +467,28 @@ def endpoint(value: object, *, allow_insecure_http: bool) -> str:
         msg = f"endpoint is not a valid URL: {exc}"
         raise ValueError(msg) from None
     if url.scheme not in {"http", "https"} or not url.host:
-        msg = f"endpoint must be an absolute http:// or https:// URL, got {text!r}"
+        msg = f"endpoint must be an absolute http:// or https:// URL, got {_shown(text)}"
         raise ValueError(msg)
     if url.userinfo:
         msg = "endpoint must not contain a user name or password"
         raise ValueError(msg)
     if url.query or url.fragment or "?" in text or "#" in text:
-        msg = f"endpoint must not have a query or fragment, got {text!r}"
+        msg = f"endpoint must not have a query or fragment, got {_shown(text)}"
         raise ValueError(msg)
     if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
         msg = (
-            f"endpoint {text!r} uses plain http to a host that is not loopback; "
+            f"endpoint {_shown(text)} uses plain http to a host that is not loopback; "
             "use https, or pass allow_insecure_http=True"
         )
         raise ValueError(msg)
     return str(url).rstrip("/")
+
+
+def _shown(url: str) -> str:
+    """An endpoint for an error message: not at all when it may hold a password."""
+    if "@" in url:
+        return "<a URL with an '@', not shown: it may hold a password>"
+    return repr(url)
 
 
 def _is_loopback(host: str) -> bool:

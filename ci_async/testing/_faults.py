@@ -14,14 +14,15 @@ client to go away.
 from __future__ import annotations
 
 import fnmatch
+import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 
 from ._records import RecordedRequest, operation_of
 
-__all__ = ["DropConnection", "Fault", "FaultPlan", "ResetConnection"]
+__all__ = ["RANDOM_KINDS", "DropConnection", "Fault", "FaultPlan", "ResetConnection"]
 
 Predicate = Callable[[RecordedRequest], bool]
 
@@ -96,6 +97,48 @@ class _Rule:
 
 _OPS = frozenset({"list", "describe", "create", "cancel"})
 
+#: What :meth:`FaultPlan.random` injects by default: failures a client retries.
+RANDOM_KINDS = ("500", "502", "503", "504", "429", "drop", "reset", "html")
+
+#: The faults :meth:`FaultPlan.random` knows, by name (an HTTP status is a name too).
+_RANDOM_FAULTS = {
+    "drop": Fault(kind="drop"),
+    "reset": Fault(kind="reset"),
+    "hang": Fault(kind="hang"),
+    "html": Fault(kind="html", status=502),
+    "trickle": Fault(kind="trickle", chunk_size=256, interval=0.001),
+    "delay": Fault(kind="delay", seconds=0.05),
+    "truncate": Fault(kind="truncate"),
+    "malformed": Fault(kind="malformed"),
+    "empty": Fault(kind="empty"),
+    "wrong_root": Fault(kind="wrong_root"),
+}
+
+
+def _random_fault(name: str) -> Fault:
+    if name.isdigit() and 400 <= int(name) <= 599:
+        status = int(name)
+        return Fault(
+            kind="status",
+            status=status,
+            code=_DEFAULT_CODES.get(status, "InternalError"),
+            message=f"injected failure ({status})",
+            retry_after="0" if status == 429 else None,
+        )
+    if name not in _RANDOM_FAULTS:
+        known = ", ".join(sorted(_RANDOM_FAULTS))
+        msg = f"unknown fault kind {name!r}: use an HTTP status (4xx/5xx) or one of {known}"
+        raise ValueError(msg)
+    return _RANDOM_FAULTS[name]
+
+
+@attrs.define
+class _Chance:
+    rate: float
+    faults: tuple[Fault, ...]
+    rng: random.Random
+    filter: _Rule
+
 
 class FaultPlan:
     """Faults to inject into the next requests; every method is thread-safe.
@@ -122,6 +165,7 @@ class FaultPlan:
         self._lock = threading.Lock()
         self._rules: list[_Rule] = []
         self._latency: list[_Rule] = []
+        self._chances: list[_Chance] = []
 
     # --- bookkeeping -----------------------------------------------------------------
 
@@ -136,10 +180,14 @@ class FaultPlan:
         with self._lock:
             self._rules.clear()
             self._latency.clear()
+            self._chances.clear()
 
     def take(self, request: RecordedRequest) -> Fault | None:
-        """Use up and return the first fault matching ``request`` (the app calls this)."""
-        if not self._rules:
+        """Use up and return the first fault matching ``request`` (the app calls this).
+
+        Queued faults come first; then each :meth:`random` rule draws its chance.
+        """
+        if not self._rules and not self._chances:
             return None
         with self._lock:
             for index, rule in enumerate(self._rules):
@@ -148,6 +196,9 @@ class FaultPlan:
                     if rule.remaining <= 0:
                         del self._rules[index]
                     return rule.fault
+            for chance in self._chances:
+                if chance.filter.matches(request) and chance.rng.random() < chance.rate:
+                    return chance.rng.choice(chance.faults)
         return None
 
     def latency_for(self, request: RecordedRequest) -> float:
@@ -353,6 +404,66 @@ class FaultPlan:
             method = None if method is None else method.upper()
             self._latency.append(_Rule(fault, 1, method, path, op, when))
 
+    def random(
+        self,
+        rate: float,
+        *,
+        kinds: Sequence[str] = RANDOM_KINDS,
+        seed: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        op: str | None = None,
+        when: Predicate | None = None,
+    ) -> None:
+        """Give each matching request a fault with probability ``rate``, until cleared.
+
+        For soak tests and chaos runs. Faults queued with the ``*_next`` methods
+        are used first. ``random(0)`` removes every random rule.
+
+        Args:
+            rate: The probability, from 0 to 1, that a request gets a fault.
+            kinds: The faults drawn from, uniformly: an HTTP status such as
+                ``"503"`` or ``"429"`` (an ``<Error>`` answer; 429 with
+                ``Retry-After: 0``), ``"drop"``, ``"reset"``, ``"hang"``,
+                ``"html"`` (a 502 page), ``"trickle"``, ``"delay"`` (50 ms),
+                ``"truncate"``, ``"malformed"``, ``"empty"`` or ``"wrong_root"``.
+                By default 500, 502, 503, 504, 429, drops, resets and
+                HTML gateway pages, all of which a client retries.
+            seed: Seed of the draws, for a reproducible sequence.
+            method: Only requests with this method.
+            path: Only requests whose path matches this glob.
+            op: Only this operation.
+            when: Only requests for which this returns true.
+
+        Raises:
+            ValueError: ``rate`` is outside 0..1, ``kinds`` is empty or names
+                an unknown fault, or ``op`` is unknown.
+
+        Example:
+            >>> plan = FaultPlan()
+            >>> plan.random(0.05, kinds=["503", "drop"], seed=1)
+        """
+        if not 0 <= rate <= 1:
+            msg = f"rate must be between 0 and 1, got {rate!r}"
+            raise ValueError(msg)
+        if rate == 0:
+            with self._lock:
+                self._chances.clear()
+            return
+        if isinstance(kinds, str) or not kinds:
+            msg = "kinds must be a non-empty sequence of fault names"
+            raise ValueError(msg)
+        if op is not None and op not in _OPS:
+            msg = f"op must be one of {sorted(_OPS)}, got {op!r}"
+            raise ValueError(msg)
+        faults = tuple(_random_fault(name) for name in kinds)
+        selector = _Rule(
+            Fault(kind="random"), 0, None if method is None else method.upper(), path, op, when
+        )
+        chance = _Chance(float(rate), faults, random.Random(seed), selector)
+        with self._lock:
+            self._chances.append(chance)
+
     # --- connection-level faults -----------------------------------------------------
 
     def drop_next(
@@ -425,6 +536,7 @@ class FaultPlan:
     def __repr__(self) -> str:
         with self._lock:
             kinds = [f"{rule.fault.kind}x{rule.remaining}" for rule in self._rules]
+            kinds += [f"random({chance.rate:g})" for chance in self._chances]
             latency = len(self._latency)
         return f"FaultPlan(pending={kinds!r}, latency_rules={latency})"
 

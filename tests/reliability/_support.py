@@ -154,7 +154,8 @@ def live_tasks() -> int:
         import trio
 
         count = 0
-        pending = [trio.lowlevel.current_root_task()]
+        root = trio.lowlevel.current_root_task()
+        pending = [] if root is None else [root]
         while pending:
             task = pending.pop()
             count += 1
@@ -190,11 +191,17 @@ def checked_out(session: Session) -> int:
     return sum(not conn.is_idle() and not conn.is_closed() for conn in pool.connections)
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_until(condition: Callable[[], bool], limit: float = 5.0) -> None:
     """Poll ``condition`` (it reflects another thread's progress) until true, or fail."""
-    with anyio.fail_after(timeout):
-        while not condition():
+    with anyio.fail_after(limit):
+        while not condition():  # noqa: ASYNC110 - no event to wait on across threads
             await anyio.sleep(0.005)
+
+
+async def drain(iterator: AsyncIterator[Job], into: list[str]) -> None:
+    """Append the id of every job ``iterator`` yields to ``into`` (kept if it raises)."""
+    async for job in iterator:
+        into.append(job.job_id)
 
 
 def collect_garbage() -> None:

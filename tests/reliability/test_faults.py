@@ -20,7 +20,7 @@ from ci_async import (
 )
 from ci_async.testing import Emulator, EmulatorServer
 
-from ._support import FAST, GUARD, RetryLog, closed_port, session_on
+from ._support import FAST, GUARD, RetryLog, closed_port, drain, session_on
 from .conftest import JOBS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -260,8 +260,7 @@ async def test_a_hang_within_the_listing_deadline_raises_transport_error(
     async with session_on(server.url, emulator, timeout=60.0) as session:
         got: list[str] = []
         with anyio.fail_after(GUARD), pytest.raises(TransportError, match="deadline"):
-            async for job in session.list_jobs(page_size=10, deadline=0.5):
-                got.append(job.job_id)
+            await drain(session.list_jobs(page_size=10, deadline=0.5), got)
 
     assert expected_ids(emulator)[:10] == got
 
@@ -363,3 +362,54 @@ async def test_a_listing_survives_one_fault_of_every_kind(
 
     assert expected_ids(emulator) == got
     assert JOBS == len(set(got))
+
+
+# --- random faults (the soak's fault mode) ---------------------------------------------------
+
+
+def test_random_faults_hit_about_the_rate_asked() -> None:
+    """FaultPlan.random(0.05): about 5% of matching requests get one of the kinds asked."""
+    from ci_async.testing import FaultPlan, RecordedRequest
+
+    plan = FaultPlan()
+    plan.random(0.05, kinds=("503", "drop"), seed=1, op="list")
+    listing = RecordedRequest("GET", "/inventorytriggerjob", (), (), b"", 0.0)
+    describe = RecordedRequest("GET", "/inventorytriggerjob/b1", (), (), b"", 0.0)
+
+    drawn = [plan.take(listing) for _ in range(4000)]
+    kinds = {(fault.kind, fault.status) for fault in drawn if fault is not None}
+
+    assert 120 < sum(fault is not None for fault in drawn) < 280
+    assert {("status", 503), ("drop", None)} == kinds
+    assert all(plan.take(describe) is None for _ in range(500))
+
+
+def test_random_faults_are_reproducible_and_cleared() -> None:
+    """The same seed draws the same faults; clear() (or random(0)) stops them."""
+    from ci_async.testing import FaultPlan, RecordedRequest
+
+    request = RecordedRequest("GET", "/inventorytriggerjob", (), (), b"", 0.0)
+    runs = []
+    for _ in range(2):
+        plan = FaultPlan()
+        plan.random(0.2, seed=7)
+        runs.append([plan.take(request) for _ in range(200)])
+    plan.random(0)
+
+    assert runs[0] == runs[1]
+    assert all(plan.take(request) is None for _ in range(200))
+
+
+async def test_a_listing_under_random_faults_yields_every_job_once(
+    emulator: Emulator, server: EmulatorServer
+) -> None:
+    """20% of requests fail at random (5xx, 429, drops, resets): every job once, in order."""
+    emulator.faults.random(0.2, seed=3)
+    policy = RetryPolicy(max_attempts=12, backoff=0.001, max_backoff=0.002, max_retry_after=0.01)
+
+    async with session_on(server.url, emulator, retry=policy) as session:
+        for _ in range(5):
+            got = await all_ids(session)
+            assert expected_ids(emulator) == got
+
+    assert any(fault for fault in faults(emulator))

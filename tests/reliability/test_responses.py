@@ -7,6 +7,8 @@ loopback port.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 import pytest
 
@@ -20,7 +22,7 @@ from ci_async import (
 from ci_async.testing import Emulator, EmulatorServer
 
 from .._session_support import make_job
-from ._support import GUARD, Reply, Seen, page_body, scripted, session_on
+from ._support import GUARD, Reply, Seen, drain, page_body, scripted, session_on
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -47,7 +49,7 @@ def pages(*contents: tuple[list[int], str | None]) -> dict[str | None, Reply]:
     }
 
 
-def by_token(table: dict[str | None, Reply]) -> object:
+def by_token(table: dict[str | None, Reply]) -> Callable[[Seen], Reply]:
     """A scripted answer choosing the page by the request's nextToken."""
 
     def answer(request: Seen) -> Reply:
@@ -108,8 +110,7 @@ async def test_a_broken_page_can_be_resumed_from_next_token(
     first = session.list_jobs(page_size=10)
     got: list[str] = []
     with pytest.raises(ResponseParseError):
-        async for job in first:
-            got.append(job.job_id)
+        await drain(first, got)
 
     got += await all_ids(session, page_size=10, next_token=first.next_token)
 
@@ -149,10 +150,10 @@ async def test_an_html_page_with_status_200_raises_response_parse_error(anyio_ba
     """A captive portal answering 200 with HTML: ResponseParseError, not a crash."""
     html = b"<html><body><h1>Please log in</h1><br></body></html>"
 
-    async with scripted(lambda _: Reply(html, content_type="text/html")) as (_, url):
-        async with session_on(url) as session:
-            with pytest.raises(ResponseParseError):
-                await all_ids(session)
+    answer = Reply(html, content_type="text/html")
+    async with scripted(lambda _: answer) as (_, url), session_on(url) as session:
+        with pytest.raises(ResponseParseError):
+            await all_ids(session)
 
 
 async def test_an_error_document_with_status_200_raises_response_parse_error(
@@ -161,10 +162,9 @@ async def test_an_error_document_with_status_200_raises_response_parse_error(
     """An <Error> document on a 200 is not mistaken for an empty listing."""
     body = b"<Error><Code>InternalError</Code><Message>x</Message></Error>"
 
-    async with scripted(lambda _: Reply(body)) as (_, url):
-        async with session_on(url) as session:
-            with pytest.raises(ResponseParseError, match="InternalError"):
-                await all_ids(session)
+    async with scripted(lambda _: Reply(body)) as (_, url), session_on(url) as session:
+        with pytest.raises(ResponseParseError, match="InternalError"):
+            await all_ids(session)
 
 
 # --- pages of 0, 1 and 100 jobs --------------------------------------------------------------
@@ -172,7 +172,7 @@ async def test_an_error_document_with_status_200_raises_response_parse_error(
 
 @pytest.mark.parametrize("count", [0, 1, 100])
 async def test_a_single_page_of_n_jobs(count: int, anyio_backend: str) -> None:
-    """One page with 0, 1 or 100 JobsDetail (one is a dict to xmltodict, not a list): all of them."""
+    """One page of 0, 1 or 100 JobsDetail (one is a dict to xmltodict, not a list): all of them."""
     emulator = Emulator(seed=3)
     emulator.generate(count)
 
@@ -237,23 +237,20 @@ async def test_a_repeated_next_token_raises_pagination_error(
     got: list[str] = []
 
     with anyio.fail_after(GUARD), pytest.raises(PaginationError) as caught:
-        async for job in session.list_jobs(page_size=10):
-            got.append(job.job_id)
+        await drain(session.list_jobs(page_size=10), got)
 
     assert [job.job_id for job in reversed(emulator.jobs)][:20] == got
-    assert caught.value.next_token == emulator.requests[1].params["nextToken"]
+    assert emulator.requests[1].params["nextToken"] == caught.value.next_token
 
 
 async def test_a_token_cycle_over_several_pages_raises_pagination_error(anyio_backend: str) -> None:
-    """a -> b -> a: detected on the first repeat, each job yielded once before."""
+    """Tokens a, b, then a again: detected on the repeat, each job yielded once before it."""
     table = pages(([0], "a"), ([1], "b"), ([2], "a"))
 
     async with scripted(by_token(table)) as (service, url), session_on(url) as session:
         got: list[str] = []
-        with pytest.raises(PaginationError):
-            with anyio.fail_after(GUARD):
-                async for job in session.list_jobs():
-                    got.append(job.job_id)
+        with anyio.fail_after(GUARD), pytest.raises(PaginationError):
+            await drain(session.list_jobs(), got)
 
     assert (ids(3), 3) == (got, len(service.requests))
 
@@ -310,7 +307,7 @@ async def test_a_job_repeated_within_a_page_is_yielded_once(anyio_backend: str) 
 
 
 async def test_duplicates_do_not_count_against_the_limit(anyio_backend: str) -> None:
-    """limit counts distinct jobs yielded: a dropped duplicate leaves room for the next."""
+    """The limit counts distinct jobs yielded: a dropped duplicate leaves room for the next."""
     table = pages(([0, 1, 2], "p2"), ([2, 3, 4], None))
 
     async with scripted(by_token(table)) as (_, url), session_on(url) as session:
@@ -323,9 +320,11 @@ async def test_duplicates_do_not_count_against_the_limit(anyio_backend: str) -> 
 
 
 def huge_page(size: int) -> bytes:
-    """A well-formed list answer of about ``size`` bytes, distinct jobs (the service ignoring ``size``)."""
+    """A well-formed list answer of about ``size`` bytes of distinct jobs (``size`` ignored)."""
     page = page_body([make_job(0)])
-    detail = page[page.index(b"<JobsDetail>") : page.rindex(b"</JobsDetail>") + len(b"</JobsDetail>")]
+    detail = page[
+        page.index(b"<JobsDetail>") : page.rindex(b"</JobsDetail>") + len(b"</JobsDetail>")
+    ]
     template = detail.replace(make_job(0).job_id.encode(), b"j%08d")
     count = size // len(detail) + 1
     return b"<Response>" + b"".join(template % index for index in range(count)) + b"</Response>"
@@ -347,10 +346,12 @@ async def test_a_50_mb_answer_without_content_length_is_cut_off(anyio_backend: s
     body = huge_page(50 * MB)
     reply = Reply(body, chunk_size=256 * 1024, length=-1)
 
-    async with scripted(lambda _: reply) as (service, url):
-        async with session_on(url, max_response_bytes=MB) as session:
-            with pytest.raises(ResponseParseError, match="max_response_bytes"):
-                await all_ids(session)
+    async with (
+        scripted(lambda _: reply) as (service, url),
+        session_on(url, max_response_bytes=MB) as session,
+    ):
+        with pytest.raises(ResponseParseError, match="max_response_bytes"):
+            await all_ids(session)
 
     assert service.bytes_sent < len(body)
 
@@ -359,10 +360,12 @@ async def test_a_large_answer_is_decoded_when_the_cap_allows_it(anyio_backend: s
     """With max_response_bytes=None a 5 MB page is simply decoded: records, not an error."""
     body = huge_page(5 * MB)
 
-    async with scripted(lambda _: Reply(body)) as (_, url):
-        async with session_on(url, max_response_bytes=None) as session:
-            with anyio.fail_after(GUARD * 3):
-                count = sum([1 async for _ in session.list_jobs()])
+    async with (
+        scripted(lambda _: Reply(body)) as (_, url),
+        session_on(url, max_response_bytes=None) as session,
+    ):
+        with anyio.fail_after(GUARD * 3):
+            count = sum([1 async for _ in session.list_jobs()])
 
     assert body.count(b"<JobsDetail>") == count
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import anyio
 import httpx
 
 from ci_async import Job, JobInput, JobState, JobType, Operation, RetryPolicy, Session
 from ci_async._decode import encode_response
+from ci_async.testing import Emulator, EmulatorServer
 
 BUCKET = "examplebucket-1250000000"
 REGION = "ap-beijing"
 SECRET = "SeCrEtSiGnAtUrE0123456789abcdef"
 FAST = RetryPolicy(backoff=0.001, max_backoff=0.002)
+#: Fast retries for emulator sessions, with injected ``Retry-After`` values cut short too.
+FAST_EMULATOR = RetryPolicy(backoff=0.001, max_backoff=0.002, max_retry_after=0.01)
 
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
@@ -85,6 +89,14 @@ class Recorder:
     @property
     def paths(self) -> list[str]:
         return [request.url.raw_path.decode() for request in self.requests]
+
+
+def connect(emulator: Emulator, server: EmulatorServer | None = None, **kwargs: Any) -> Session:
+    """A session to ``emulator`` with fast retries: in process, or through ``server`` if given."""
+    options: dict[str, Any] = {"retry": FAST_EMULATOR, **kwargs}
+    if server is not None:
+        options.update(endpoint=server.url, transport=None)
+    return emulator.session(**options)
 
 
 def session_for(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import anyio
 import httpx
@@ -17,18 +15,17 @@ from ci_async import (
     JobState,
     JobType,
     Output,
-    RetryPolicy,
     ServiceError,
-    Session,
     TimeInterval,
     TransportError,
     WaitTimeoutError,
 )
 from ci_async.testing import Emulator, EmulatorServer
 
+from ._session_support import connect
+
 pytestmark = pytest.mark.anyio
 
-FAST = RetryPolicy(backoff=0.001, max_backoff=0.002)
 CST = timezone(timedelta(hours=8))
 
 
@@ -49,29 +46,6 @@ class Ticking(httpx.AsyncBaseTransport):
 def fixture_emulator() -> Emulator:
     """An empty emulator."""
     return Emulator(seed=5)
-
-
-@pytest.fixture(name="via", params=["in-process", "loopback"])
-def fixture_via(request: pytest.FixtureRequest) -> str:
-    """How the session reaches the emulator."""
-    return str(request.param)
-
-
-@pytest.fixture(name="target")
-def fixture_target(emulator: Emulator, via: str) -> Iterator[EmulatorServer | None]:
-    """A loopback server for the emulator, or ``None`` in process."""
-    if via == "in-process":
-        yield None
-        return
-    with emulator.serve() as server:
-        yield server
-
-
-def connect(emulator: Emulator, server: EmulatorServer | None = None, **kwargs: Any) -> Session:
-    options: dict[str, Any] = {"retry": FAST, **kwargs}
-    if server is not None:
-        options.update(endpoint=server.url, transport=None)
-    return emulator.session(**options)
 
 
 # --- create -----------------------------------------------------------------------------

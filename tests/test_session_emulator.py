@@ -11,12 +11,12 @@ from typing import Any
 import anyio
 import pytest
 
-from ci_async import JobState, RetryPolicy, Session
+from ci_async import JobState
 from ci_async.testing import Emulator, EmulatorServer, RecordedRequest
 
-pytestmark = pytest.mark.anyio
+from ._session_support import connect
 
-FAST = RetryPolicy(backoff=0.001, max_backoff=0.002, max_retry_after=0.01)
+pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(name="big", scope="module")
@@ -47,30 +47,6 @@ def fixture_server(emulator: Emulator) -> Iterator[EmulatorServer]:
     """The fresh emulator on a loopback port."""
     with emulator.serve() as server:
         yield server
-
-
-@pytest.fixture(name="via", params=["in-process", "loopback"])
-def fixture_via(request: pytest.FixtureRequest) -> str:
-    """How the session reaches the emulator."""
-    return str(request.param)
-
-
-@pytest.fixture(name="target")
-def fixture_target(emulator: Emulator, via: str) -> Iterator[EmulatorServer | None]:
-    """The fresh emulator's server for loopback runs, ``None`` in process."""
-    if via == "in-process":
-        yield None
-        return
-    with emulator.serve() as server:
-        yield server
-
-
-def connect(emulator: Emulator, server: EmulatorServer | None, **kwargs: Any) -> Session:
-    """A session to ``emulator``: in process, or through ``server`` when given."""
-    options: dict[str, Any] = {"retry": FAST, **kwargs}
-    if server is not None:
-        options.update(endpoint=server.url, transport=None)
-    return emulator.session(**options)
 
 
 def expected_ids(

@@ -82,8 +82,8 @@ del _name, _value
 
 def __getattr__(name: str) -> str:
     if name == "__version__":
-        from importlib.metadata import version
+        from ._version import version
 
-        return version("ci-async")
+        return version()
     msg = f"module 'ci_async' has no attribute {name!r}"
     raise AttributeError(msg)

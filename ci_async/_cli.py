@@ -40,6 +40,7 @@ from typing import IO, TYPE_CHECKING, NoReturn
 from ._errors import CIError, WaitTimeoutError
 from ._format import JobTable, format_count, format_job, job_to_json
 from ._models import Job, JobInput, JobState, JobType, Output, TimeInterval
+from ._version import version
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -346,16 +347,6 @@ def _add_json(parser: argparse._ActionsContainer) -> None:
     )
 
 
-def _version() -> str:
-    """The installed version (``unknown`` when running from an uninstalled source tree)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("ci-async")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of the whole command line.
 
@@ -375,7 +366,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         formatter_class=fmt,
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.set_defaults(handler=None, command=None)
     commands = parser.add_subparsers(title="commands", metavar="{jobs,emulator}")
 

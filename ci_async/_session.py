@@ -53,6 +53,7 @@ from ._models import (
 from ._pagination import JobIterator, current_loop
 from ._retry import RetryPolicy, retryable_exception, retryable_status
 from ._signing import CosSigner, Credentials, CredentialsProvider, Signer
+from ._version import version
 
 __all__ = ["Session"]
 
@@ -96,14 +97,8 @@ def _as_timeout(value: object) -> httpx.Timeout:
     return httpx.Timeout(_validate.seconds(value, "timeout"))
 
 
-@functools.cache
 def _user_agent() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"ci-async/{version('ci-async')}"
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "ci-async"
+    return f"ci-async/{version()}"
 
 
 async def _abandon(response: httpx.Response, body: AsyncIterator[bytes]) -> None:

@@ -17,8 +17,8 @@ from typing import TypeVar
 
 import httpx
 
-from ._decode import format_time
 from ._models import JobInput, JobState, JobType, Output, TimeInterval
+from ._wire import format_time
 
 __all__: list[str] = []
 

@@ -26,8 +26,6 @@ from ci_async import (
     TimeInterval,
 )
 from ci_async._decode import (
-    _TIME_CACHE,
-    _TIME_CACHE_MAX,
     CreateRequest,
     decode_create_request,
     decode_describe,
@@ -36,9 +34,8 @@ from ci_async._decode import (
     encode_create_request,
     encode_job,
     encode_response,
-    format_time,
-    parse_time,
 )
+from ci_async._wire import _TIME_CACHE, _TIME_CACHE_MAX, format_time, parse_time
 
 DATA = Path(__file__).parent / "data"
 CST = timezone(timedelta(hours=8))

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from ci_async import _cli
+from ci_async._cli._output import Progress
 from ci_async._format import (
     JobTable,
     format_count,
@@ -809,7 +810,7 @@ def test_progress_line_on_a_terminal_erases_itself(
 def test_progress_counts_jobs_and_pages() -> None:
     """The progress line counts with separators and erases itself."""
     stream = io.StringIO()
-    progress = _cli._Progress(stream)
+    progress = Progress(stream)
     progress.update(3400, 34, force=True)
     progress.clear()
     assert "\r\x1b[K\u2026 3,400 jobs, 34 pages\r\x1b[K" == stream.getvalue()

@@ -1,62 +1,18 @@
-"""The ``ci-async`` command line (also ``python -m ci_async``).
-
-Commands::
-
-    ci-async jobs list     list jobs (every filter), page by page; --json for JSON lines
-    ci-async jobs get      describe one or more jobs by id
-    ci-async jobs wait     poll a job until it reaches a terminal state
-    ci-async jobs create   create a Workflow job or a Job job
-    ci-async jobs cancel   cancel a job
-    ci-async emulator      run the fake CI server on a loopback port
-
-Credentials come from the environment only (``TENCENTCLOUD_SECRET_ID``,
-``TENCENTCLOUD_SECRET_KEY``, optional ``TENCENTCLOUD_SESSION_TOKEN``; see
-:meth:`ci_async.Credentials.from_env`), never from flags. The bucket, region and
-endpoint come from ``--bucket``/``--region``/``--endpoint`` or from
-``CI_ASYNC_BUCKET``/``CI_ASYNC_REGION``/``CI_ASYNC_ENDPOINT``.
-
-Expected failures print one ``error: ...`` line on stderr, never a traceback.
-Exit status: 0 success; 1 a service, network or credentials error, a job not
-found (``get``), or a job that ended Failed or Cancel (``wait``); 2 bad usage or
-an invalid argument; 124 ``wait`` timed out; 130 interrupted (Ctrl-C); 141 the
-reader of stdout went away (``| head``), as for a process killed by SIGPIPE.
-"""
+"""The argument parser of ``ci-async``: commands, options, help texts and argument types."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import logging
-import os
 import re
-import signal
-import sys
-import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import IO, TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
-from ._errors import CIError, WaitTimeoutError
-from ._format import JobTable, format_count, format_job, job_to_json
-from ._models import Job, JobInput, JobState, JobType, Output, TimeInterval
-from ._version import version
+from .._models import JobState, JobType
+from .._version import version
+from ._commands import cmd_cancel, cmd_create, cmd_get, cmd_list, cmd_wait
+from ._common import ENV_BUCKET, ENV_ENDPOINT, ENV_REGION, EXIT_USAGE
 
-if TYPE_CHECKING:
-    from ._session import Session
-
-__all__ = ["main"]
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_WAIT_TIMEOUT = 124
-EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141
-
-ENV_BUCKET = "CI_ASYNC_BUCKET"
-ENV_REGION = "CI_ASYNC_REGION"
-ENV_ENDPOINT = "CI_ASYNC_ENDPOINT"
+__all__ = ["build_parser", "parse_datetime"]
 
 _EXAMPLE_ID = "b3deffea2f84911ec9cb15254008618d9"
 
@@ -167,9 +123,7 @@ run the fake CI server on a loopback port, e.g.
 (see 'ci-async emulator --help' for its options)
 """
 
-
-class _UsageError(Exception):
-    """A problem with the command line found after parsing (exit status 2)."""
+_JSON_HELP = "print JSON lines (one object per job, stable keys, ISO 8601 datetimes)"
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -339,14 +293,6 @@ def _common_options(*, request_timeout_as_timeout: bool = True) -> _ArgumentPars
     return common
 
 
-def _add_json(parser: argparse._ActionsContainer) -> None:
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="print JSON lines (one object per job, stable keys, ISO 8601 datetimes)",
-    )
-
-
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of the whole command line.
 
@@ -389,7 +335,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         epilog=_LIST_EPILOG,
         formatter_class=fmt,
     )
-    p.set_defaults(handler=_cmd_list)
+    p.set_defaults(handler=cmd_list)
     filters = p.add_argument_group("filters")
     filters.add_argument("--type", type=_job_type, help="Workflow or Job")
     filters.add_argument(
@@ -427,7 +373,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     paging.add_argument("--limit", type=_positive_int, metavar="N", help="stop after N jobs")
     paging.add_argument("--next-token", metavar="TOKEN", help="resume a listing where it stopped")
-    _add_json(paging)
+    paging.add_argument("--json", action="store_true", help=_JSON_HELP)
     paging.add_argument(
         "--no-progress",
         dest="progress",
@@ -444,9 +390,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         epilog=_GET_EPILOG,
         formatter_class=fmt,
     )
-    p.set_defaults(handler=_cmd_get)
+    p.set_defaults(handler=cmd_get)
     p.add_argument("job_ids", nargs="+", metavar="ID", help="a job id")
-    _add_json(p)
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
 
     # jobs wait
     p = sub.add_parser(
@@ -457,7 +403,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         epilog=_WAIT_EPILOG,
         formatter_class=fmt,
     )
-    p.set_defaults(handler=_cmd_wait)
+    p.set_defaults(handler=cmd_wait)
     p.add_argument("job_id", metavar="ID", help="the job id")
     p.add_argument(
         "--timeout",
@@ -473,7 +419,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="pause before the second poll; later pauses grow to 30 s at most (default: 2)",
     )
-    _add_json(p)
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
 
     # jobs create
     p = sub.add_parser(
@@ -485,7 +431,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         epilog=_CREATE_EPILOG,
         formatter_class=fmt,
     )
-    p.set_defaults(handler=_cmd_create)
+    p.set_defaults(handler=cmd_create)
     p.add_argument("--name", required=True, help="the job's name")
     source = p.add_argument_group("input (exactly one)")
     what = source.add_mutually_exclusive_group(required=True)
@@ -523,7 +469,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         metavar="TIME",
         help="only objects created up to TIME (ISO 8601 with offset)",
     )
-    _add_json(p)
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
 
     # jobs cancel
     p = sub.add_parser(
@@ -534,9 +480,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         epilog=_CANCEL_EPILOG,
         formatter_class=fmt,
     )
-    p.set_defaults(handler=_cmd_cancel)
+    p.set_defaults(handler=cmd_cancel)
     p.add_argument("job_id", metavar="ID", help="the job id")
-    _add_json(p)
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
 
     # emulator: its arguments are parsed by ci_async.testing's own command.
     p = commands.add_parser(
@@ -547,383 +493,3 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     p.set_defaults(command="emulator")
     return parser
-
-
-# --- running -------------------------------------------------------------------
-
-
-class _Output:
-    """The streams of one run, plus what a Ctrl-C needs to print."""
-
-    def __init__(self, stdout: IO[str], stderr: IO[str]) -> None:
-        self.stdout = stdout
-        self.stderr = stderr
-        self.resume_token: str | None = None
-        self.listed = 0
-        self.listing = False
-        self.progress: _Progress | None = None
-
-    def emit(self, lines: Sequence[str]) -> None:
-        """Write lines to stdout and flush (so a closed pipe is noticed at once)."""
-        if self.progress is not None:
-            self.progress.clear()
-        if lines:
-            self.stdout.write("\n".join(lines) + "\n")
-        self.stdout.flush()
-
-    def note(self, text: str) -> None:
-        """Write one line to stderr."""
-        if self.progress is not None:
-            self.progress.clear()
-        self.stderr.write(text + "\n")
-        self.stderr.flush()
-
-
-class _Progress:
-    """A self-erasing ``… 3,400 jobs, 34 pages`` line on a terminal's stderr."""
-
-    _INTERVAL = 0.1
-
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
-        self._shown = False
-        self._last = 0.0
-
-    def update(self, jobs: int, pages: int, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < self._INTERVAL:
-            return
-        self._last = now
-        text = f"\r\x1b[K\u2026 {_plural(jobs, 'job')}, {_plural(pages, 'page')}"
-        self._stream.write(text)
-        self._stream.flush()
-        self._shown = True
-
-    def clear(self) -> None:
-        if self._shown:
-            self._stream.write("\r\x1b[K")
-            self._stream.flush()
-            self._shown = False
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{format_count(n)} {noun}{'' if n == 1 else 's'}"
-
-
-def _isatty(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _setting(args: argparse.Namespace, name: str, env: str) -> str | None:
-    value = getattr(args, name, None) or os.environ.get(env, "").strip()
-    return value or None
-
-
-def _make_session(args: argparse.Namespace) -> Session:
-    bucket = _setting(args, "bucket", ENV_BUCKET)
-    region = _setting(args, "region", ENV_REGION)
-    endpoint = _setting(args, "endpoint", ENV_ENDPOINT)
-    if bucket is None:
-        msg = f"no bucket: pass --bucket or set {ENV_BUCKET}"
-        raise _UsageError(msg)
-    if region is None:
-        msg = f"no region: pass --region or set {ENV_REGION}"
-        raise _UsageError(msg)
-    timeout = getattr(args, "request_timeout", None)
-    from ._session import Session
-
-    return Session(bucket, region, endpoint=endpoint, timeout=10.0 if timeout is None else timeout)
-
-
-def _print_jobs(out: _Output, jobs: Sequence[Job], *, as_json: bool) -> None:
-    if as_json:
-        out.emit([job_to_json(job) for job in jobs])
-    else:
-        out.emit("\n\n".join(format_job(job) for job in jobs).split("\n"))
-
-
-async def _cmd_list(args: argparse.Namespace, out: _Output) -> int:
-    states = [s for group in args.states or () for s in group] or None
-    out.resume_token = args.next_token
-    out.listing = True
-    progress = _Progress(out.stderr) if args.progress and _isatty(out.stderr) else None
-    out.progress = progress
-    table: JobTable | None = None
-    pages = 0
-    async with _make_session(args) as session:
-        iterator = session.list_jobs(
-            type=args.type,
-            states=states,
-            order=args.order,
-            created_after=args.created_after,
-            created_before=args.created_before,
-            workflow_id=args.workflow_id,
-            job_id=args.job_id,
-            name=args.name,
-            page_size=args.page_size,
-            limit=args.limit,
-            next_token=args.next_token,
-        )
-        async with iterator:
-            async for page in iterator.pages():
-                pages += 1
-                if args.json:
-                    lines = [job_to_json(job) for job in page.jobs]
-                elif not page.jobs:
-                    lines = []
-                elif table is None:
-                    table = JobTable(page.jobs, min_name=24, max_name=40)
-                    lines = list(table.lines(page.jobs))
-                else:
-                    lines = [table.row(job) for job in page.jobs]
-                out.emit(lines)
-                out.listed += len(page.jobs)
-                out.resume_token = page.next_token
-                if progress is not None:
-                    progress.update(out.listed, pages)
-        remaining = iterator.next_token
-    if progress is not None:
-        progress.clear()
-    if out.listed == 0 and not args.json:
-        out.note("no jobs")
-    if args.limit is not None and remaining:
-        out.note(f"stopped after --limit {args.limit}; continue with: --next-token {remaining}")
-    return EXIT_OK
-
-
-async def _cmd_get(args: argparse.Namespace, out: _Output) -> int:
-    async with _make_session(args) as session:
-        lookup = await session.get_jobs(args.job_ids)
-    if lookup.jobs:
-        _print_jobs(out, lookup.jobs, as_json=args.json)
-    for job_id in lookup.missing:
-        out.note(f"error: job not found: {job_id}")
-    return EXIT_ERROR if lookup.missing else EXIT_OK
-
-
-async def _cmd_wait(args: argparse.Namespace, out: _Output) -> int:
-    last_state: list[object] = []
-
-    def on_update(job: Job) -> None:
-        if not last_state or last_state[-1] != job.state:
-            last_state.append(job.state)
-            stamp = datetime.now().astimezone().isoformat(sep=" ", timespec="seconds")
-            out.note(f"{stamp} {job.job_id} {job.state}")
-
-    async with _make_session(args) as session:
-        try:
-            job = await session.wait_for_job(
-                args.job_id,
-                timeout=args.wait_timeout,
-                poll_interval=args.poll_interval,
-                on_update=on_update,
-            )
-        except WaitTimeoutError as exc:
-            out.note(f"error: {_one_line(str(exc))}")
-            return EXIT_WAIT_TIMEOUT
-    _print_jobs(out, [job], as_json=args.json)
-    return EXIT_OK if job.state == JobState.SUCCESS else EXIT_ERROR
-
-
-async def _cmd_create(args: argparse.Namespace, out: _Output) -> int:
-    output = None
-    if args.output_region or args.output_bucket or args.output_object:
-        output = Output(
-            region=args.output_region, bucket=args.output_bucket, object=args.output_object
-        )
-    interval = None
-    if args.start is not None or args.end is not None:
-        interval = TimeInterval(start=args.start, end=args.end)
-    async with _make_session(args) as session:
-        job = await session.create_job(
-            name=args.name,
-            input=JobInput(
-                prefix=args.prefix,
-                manifest=args.manifest,
-                url_file=args.url_file,
-                object=args.object,
-            ),
-            workflow_ids=tuple(args.workflow_ids),
-            tag=args.tag,
-            queue_id=args.queue_id,
-            template_id=args.template_id,
-            output=output,
-            user_data=args.user_data,
-            callback=args.callback,
-            job_level=args.job_level,
-            time_interval=interval,
-        )
-    _print_jobs(out, [job], as_json=args.json)
-    return EXIT_OK
-
-
-async def _cmd_cancel(args: argparse.Namespace, out: _Output) -> int:
-    async with _make_session(args) as session:
-        await session.cancel_job(args.job_id)
-        job = await session.get_job(args.job_id)
-    _print_jobs(out, [job], as_json=args.json)
-    return EXIT_OK
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-@contextlib.contextmanager
-def _logging_to(stream: IO[str], verbosity: int) -> Iterator[None]:
-    """Log to ``stream`` for the duration of a run: -v INFO, -vv DEBUG, else nothing.
-
-    Without ``-v`` the run stays quiet (retries are not worth a line each);
-    failures are reported as one ``error:`` line by :func:`main`.
-    """
-    root = logging.getLogger()
-    if verbosity <= 0:
-        # A handler on the root logger keeps logging's last-resort stderr output away.
-        silent = logging.NullHandler()
-        root.addHandler(silent)
-        try:
-            yield
-        finally:
-            root.removeHandler(silent)
-        return
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    saved = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO if verbosity == 1 else logging.DEBUG)
-    # httpcore's connection-level chatter is only interesting when debugging.
-    quiet = [] if verbosity >= 2 else [logging.getLogger("httpcore")]
-    quiet_levels = [logger.level for logger in quiet]
-    for logger in quiet:
-        logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(saved)
-        for logger, level in zip(quiet, quiet_levels, strict=True):
-            logger.setLevel(level)
-
-
-def _run_emulator(argv: Sequence[str], prog: str) -> int:
-    try:
-        from .testing._cli import main as emulator_main
-    except ImportError as exc:
-        sys.stderr.write(
-            f"error: the emulator is not available ({_one_line(str(exc))}); "
-            "install it with: pip install 'ci-async[testing]'\n"
-        )
-        return EXIT_ERROR
-    return emulator_main(list(argv), prog=f"{prog} emulator")
-
-
-def _silence_stdout() -> None:
-    """Point stdout at devnull so the interpreter's final flush cannot fail again."""
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-
-
-class _CancelledByUserError(Exception):
-    """Ctrl-C arrived while the command ran; everything has been cleaned up."""
-
-
-def _run(
-    handler: Callable[[argparse.Namespace, _Output], Awaitable[int]],
-    args: argparse.Namespace,
-    out: _Output,
-) -> int:
-    """Run a command on a new event loop; Ctrl-C cancels it cleanly.
-
-    SIGINT is turned into a cancellation of the command's task (as Python
-    3.11+ does by default, and 3.10 does not: there a KeyboardInterrupt could
-    surface inside any task, e.g. a page being prefetched). The command's
-    ``async with`` blocks close the session and cancel requests in flight,
-    then :class:`_CancelledByUserError` is raised.
-    """
-    interrupted = False
-
-    async def runner() -> int:
-        nonlocal interrupted
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        assert task is not None
-
-        def on_sigint() -> None:
-            nonlocal interrupted
-            interrupted = True
-            task.cancel()
-
-        try:
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
-            installed = True
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
-            installed = False
-        try:
-            return await handler(args, out)
-        except asyncio.CancelledError:
-            if interrupted:
-                return EXIT_INTERRUPTED
-            raise
-        finally:
-            if installed:
-                loop.remove_signal_handler(signal.SIGINT)
-
-    status = asyncio.run(runner())
-    if interrupted:
-        raise _CancelledByUserError
-    return status
-
-
-def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
-    """Run the command line and return its exit status.
-
-    Args:
-        argv: The arguments, without the program name (default: ``sys.argv[1:]``).
-        prog: The program name shown in help and errors.
-
-    Returns:
-        The exit status (see the module docstring).
-    """
-    parser = build_parser(prog)
-    args, extras = parser.parse_known_args(argv)
-    if args.command == "emulator":
-        return _run_emulator(extras, parser.prog)
-    if extras:
-        parser.error(f"unrecognized arguments: {' '.join(extras)}")
-    if args.handler is None:
-        target: argparse.ArgumentParser = getattr(args, "jobs_parser", parser)
-        target.print_help(sys.stderr)
-        return EXIT_USAGE
-    out = _Output(sys.stdout, sys.stderr)
-    try:
-        with _logging_to(sys.stderr, getattr(args, "verbose", 0) or 0):
-            return _run(args.handler, args, out)
-    except (KeyboardInterrupt, _CancelledByUserError):
-        if out.progress is not None:
-            out.progress.clear()
-        if out.listing:
-            text = f"interrupted after {_plural(out.listed, 'job')}"
-            if out.resume_token:
-                text += f"; resume with: --next-token {out.resume_token}"
-            out.note(text)
-        else:
-            out.note("interrupted")
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        _silence_stdout()
-        return EXIT_BROKEN_PIPE
-    except _UsageError as exc:
-        out.note(f"error: {exc}")
-        return EXIT_USAGE
-    except ValueError as exc:
-        # Argument validation by the library (ids, filters, bucket, region).
-        out.note(f"error: {_one_line(str(exc))}")
-        return EXIT_USAGE
-    except CIError as exc:
-        out.note(f"error: {_one_line(str(exc))}")
-        return EXIT_ERROR

@@ -1,0 +1,161 @@
+"""The command line's argument parser: option values, usage errors, help texts, version."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ci_async import _cli
+
+from .test_cli_format import CST
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-01T08:00:00+08:00", datetime(2024, 5, 1, 8, tzinfo=CST)),
+        ("2024-05-01T08:00:00+0800", datetime(2024, 5, 1, 8, tzinfo=CST)),
+        ("2024-05-01 08:00+08", datetime(2024, 5, 1, 8, tzinfo=CST)),
+        ("2024-05-01T00:00:00Z", datetime(2024, 5, 1, tzinfo=timezone.utc)),
+        (
+            "2024-05-01T00:00:00.5-05:30",
+            datetime(2024, 5, 1, 0, 0, 0, 500000, tzinfo=timezone(-timedelta(hours=5, minutes=30))),
+        ),
+    ],
+)
+def test_parse_datetime_accepts_iso_8601_with_offset(text: str, expected: datetime) -> None:
+    """Offsets in every common spelling give the same aware datetime."""
+    parsed = _cli.parse_datetime(text)
+    assert (expected, expected.utcoffset()) == (parsed, parsed.utcoffset())
+
+
+@pytest.mark.parametrize(
+    "text", ["2024-05-01T08:00:00", "2024-05-01", "yesterday", "2024-13-01T00:00Z"]
+)
+def test_parse_datetime_rejects_naive_and_invalid(text: str) -> None:
+    """A time without an offset, or not a date-time at all, is refused."""
+    with pytest.raises(argparse.ArgumentTypeError):
+        _cli.parse_datetime(text)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["jobs", "list", "--page-size", "0"],
+        ["jobs", "list", "--limit", "many"],
+        ["jobs", "list", "--type", "Batch"],
+        ["jobs", "list", "--order", "sideways"],
+        ["jobs", "list", "--created-after", "2024-05-01T00:00:00+25:00"],
+        ["jobs", "wait", "b1", "--timeout", "-1"],
+        ["jobs", "wait", "b1", "--poll-interval", "soon"],
+        ["--timeout", "inf", "jobs", "list"],
+        ["jobs", "list", "--bogus"],
+        ["jobs", "get"],
+    ],
+)
+def test_bad_arguments_are_one_line_usage_errors(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every malformed option value is refused with one ``error:`` line and status 2."""
+    with pytest.raises(SystemExit) as excinfo:
+        _cli.main(argv, prog="ci-async")
+    err = capsys.readouterr().err
+    assert (2, 1, True) == (excinfo.value.code, len(err.splitlines()), err.startswith("error: "))
+
+
+def test_bare_command_prints_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """``ci-async jobs`` without a subcommand shows the jobs help on stderr, status 2."""
+    status = _cli.main(["jobs"], prog="ci-async")
+    assert (2, True) == (status, "{list,get,wait,create,cancel}" in capsys.readouterr().err)
+
+
+def test_parser_merges_repeated_and_comma_separated_states() -> None:
+    """``--state`` may be repeated and comma-separated, in any letter case."""
+    args = _cli.build_parser("ci-async").parse_args(
+        ["jobs", "list", "--state", "running,FAILED", "--state", "Cancel"]
+    )
+    assert [["Running", "Failed"], ["Cancel"]] == args.states
+
+
+def test_parser_normalises_type_spelling() -> None:
+    """``--type workflow`` becomes the wire spelling."""
+    args = _cli.build_parser("ci-async").parse_args(["jobs", "list", "--type", "workflow"])
+    assert "Workflow" == args.type
+
+
+def test_parser_accepts_global_options_before_and_after_the_command() -> None:
+    """``--endpoint`` before ``jobs`` and ``--bucket`` after ``list`` are both kept."""
+    args = _cli.build_parser("ci-async").parse_args(
+        ["--endpoint", "http://127.0.0.1:1", "jobs", "list", "--bucket", "b-1250000000"]
+    )
+    assert ("http://127.0.0.1:1", "b-1250000000") == (args.endpoint, args.bucket)
+
+
+def test_parser_wait_timeout_is_the_whole_wait() -> None:
+    """After ``jobs wait``, ``--timeout`` bounds the wait; the request timeout stays global."""
+    args = _cli.build_parser("ci-async").parse_args(
+        ["--timeout", "3", "jobs", "wait", "b1", "--timeout", "60"]
+    )
+    assert (3.0, 60.0) == (args.request_timeout, args.wait_timeout)
+
+
+def test_usage_error_is_one_line_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """An invalid filter prints one ``error:`` line and exits with status 2."""
+    with pytest.raises(SystemExit) as excinfo:
+        _cli.main(["jobs", "list", "--state", "Sleeping"], prog="ci-async")
+    err = capsys.readouterr().err
+    assert (2, 1) == (excinfo.value.code, len(err.splitlines()))
+    assert err.startswith("error: argument --state: invalid job state 'Sleeping'")
+
+
+def test_missing_bucket_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--bucket`` or ``CI_ASYNC_BUCKET`` the command says which to set."""
+    monkeypatch.delenv("CI_ASYNC_BUCKET", raising=False)
+    status = _cli.main(["jobs", "get", "b1", "--region", "ap-beijing"], prog="ci-async")
+    assert (2, "error: no bucket: pass --bucket or set CI_ASYNC_BUCKET\n") == (
+        status,
+        capsys.readouterr().err,
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["jobs"],
+        ["jobs", "list"],
+        ["jobs", "get"],
+        ["jobs", "wait"],
+        ["jobs", "create"],
+        ["jobs", "cancel"],
+    ],
+)
+def test_every_help_text_has_an_example(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The help of the top level and of each command ends with examples."""
+    with pytest.raises(SystemExit) as excinfo:
+        _cli.main([*argv, "--help"], prog="ci-async")
+    out = capsys.readouterr().out
+    assert (0, True) == (excinfo.value.code, "ci-async jobs" in out.split("examples:")[-1])
+
+
+def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """The top-level help names every command with an example command line."""
+    with pytest.raises(SystemExit):
+        _cli.main(["--help"], prog="ci-async")
+    out = capsys.readouterr().out
+    for command in ["jobs list", "jobs get", "jobs wait", "jobs create", "jobs cancel", "emulator"]:
+        assert f"ci-async {command} " in out, command
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--version`` prints the program name and version."""
+    with pytest.raises(SystemExit):
+        _cli.main(["--version"], prog="ci-async")
+    assert f"ci-async {importlib.metadata.version('ci-async')}\n" == capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Rendering of job records for people and for scripts.
+r"""Rendering of job records for people and for scripts.
 
 Shared by the command line (``python -m ci_async``) and ``examples/demo.py``:
 
@@ -10,8 +10,10 @@ Shared by the command line (``python -m ci_async``) and ``examples/demo.py``:
   (job id, type, state, name, created, started, ended).
 * :func:`format_job` -- every field of one job as ``key: value`` lines.
 
-Text that comes from the service (names, messages) is printed with control
-characters escaped, so a job name can never break a row or drive the terminal.
+Text that comes from the service (ids, names, states, messages) is printed
+through :func:`escape`: control and other invisible characters become visible
+escapes (``\n``, ``\x1b``, ``\u202e``), so a job name can never break a row,
+forge a line or drive the terminal, and every piece is cut to a bounded length.
 """
 
 from __future__ import annotations
@@ -26,14 +28,25 @@ from typing import Any
 from ._models import Job
 
 __all__ = [
+    "MAX_DETAIL_TEXT",
+    "MAX_NOTE_TEXT",
     "JobTable",
     "display_width",
+    "escape",
     "format_count",
     "format_job",
     "format_table",
     "format_time",
     "job_to_json",
 ]
+
+#: The longest piece of service text in an ``error:`` or other note line.
+MAX_NOTE_TEXT = 200
+#: The longest value in the detail view (:func:`format_job`); ``--json`` has it all.
+MAX_DETAIL_TEXT = 1000
+#: The widest job id, type and state cells of a table (service ids are 33 characters).
+_MAX_ID_CELL = 64
+_MAX_WORD_CELL = 24
 
 _MISSING = "-"
 _ELLIPSIS = "\u2026"
@@ -43,16 +56,24 @@ _TIME_WIDTH = 25
 
 
 def job_to_json(job: Job) -> str:
-    """One job as a single line of JSON (no trailing newline).
+    r"""One job as a single line of JSON (no trailing newline).
 
     Args:
         job: The job to convert.
 
     Returns:
         The compact JSON text of :meth:`Job.to_dict <ci_async.Job.to_dict>`;
-        non-ASCII text is kept as is.
+        printable non-ASCII text is kept as is, every non-printable character
+        is a JSON escape (``\u001b``, ``\u009b``, ``\u202e``): the line is
+        valid JSON that decodes to the same values, and safe on a terminal.
     """
-    return json.dumps(job.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(job.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    if text.isprintable():
+        return text
+    # json.dumps escapes C0 controls only; C1 controls (ESC's 8-bit twin \x9b)
+    # and invisible characters would reach the terminal. They can only occur
+    # inside strings, where their \u escape means the same character.
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
 
 
 def format_time(value: datetime | None) -> str:
@@ -81,12 +102,40 @@ def format_count(n: int) -> str:
     return f"{n:,}"
 
 
-def _clean(text: object) -> str:
-    """Printable, single-line text: control characters become escapes."""
+def escape(text: object, *, limit: int | None = None) -> str:
+    r"""Printable, single-line text: every non-printable character becomes its escape.
+
+    Newlines, carriage returns, tabs, ESC and other control characters, and
+    invisible ones such as bidirectional overrides, are written the way Python
+    writes them in a string literal (``\n``, ``\r``, ``\x1b``, ``\x9b``,
+    ``\u202e``), so the text can neither start a line nor reach the terminal as
+    a control sequence. An enum member is shown as its value.
+
+    Args:
+        text: Any value; usually text the service sent.
+        limit: Cut the escaped text to at most this many characters, the last
+            one an ellipsis (``…``) when cut; ``None``: no limit.
+
+    Returns:
+        The escaped (and possibly cut) text.
+    """
     s = str(text.value if isinstance(text, enum.Enum) else text)
-    if s.isprintable():
+    if s.isprintable() and (limit is None or len(s) <= limit):
         return s
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+    if limit is not None:
+        # Each character gives at least one: the first ``limit + 1`` decide the result.
+        s = s[: limit + 1]
+    pieces = [c if c.isprintable() else repr(c)[1:-1] for c in s]
+    if limit is None or sum(len(p) for p in pieces) <= limit:
+        return "".join(pieces)
+    kept: list[str] = []
+    used = 0
+    for piece in pieces:
+        if used + len(piece) > limit - 1:
+            break
+        kept.append(piece)
+        used += len(piece)
+    return "".join(kept) + _ELLIPSIS
 
 
 def display_width(text: str) -> int:
@@ -131,10 +180,11 @@ def _clip(text: str, width: int) -> str:
 
 def _cells(job: Job) -> tuple[str, ...]:
     return (
-        _clean(job.job_id),
-        _clean(job.type),
-        _clean(job.state),
-        _MISSING if job.name is None else _clean(job.name),
+        escape(job.job_id, limit=_MAX_ID_CELL),
+        escape(job.type, limit=_MAX_WORD_CELL),
+        escape(job.state, limit=_MAX_WORD_CELL),
+        # Cut to the column width later; the cap here bounds the work on a huge name.
+        _MISSING if job.name is None else escape(job.name, limit=MAX_DETAIL_TEXT),
         format_time(job.creation_time),
         format_time(job.start_time),
         format_time(job.end_time),
@@ -227,9 +277,9 @@ def _flatten(prefix: str, value: Any) -> Iterator[tuple[str, str]]:
             yield from _flatten(f"{prefix}.{key}" if prefix else str(key), item)
     elif isinstance(value, list):
         if value:
-            yield prefix, ", ".join(_clean(v) for v in value)
+            yield prefix, escape(", ".join(str(v) for v in value), limit=MAX_DETAIL_TEXT)
     elif value is not None:
-        yield prefix, _clean(value)
+        yield prefix, escape(value, limit=MAX_DETAIL_TEXT)
 
 
 def format_job(job: Job) -> str:
@@ -237,6 +287,7 @@ def format_job(job: Job) -> str:
 
     The top-level fields are always shown (``-`` when unset); the nested input
     and operation fields only when they carry a value (``operation.output.bucket``).
+    Values are escaped and cut at :data:`MAX_DETAIL_TEXT` characters (see :func:`escape`).
 
     Args:
         job: The job to render.

@@ -6,8 +6,11 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
+
 from ci_async._format import (
     JobTable,
+    escape,
     format_count,
     format_job,
     format_table,
@@ -189,3 +192,67 @@ def test_format_job_shows_unset_top_level_fields_as_dash() -> None:
 def test_format_job_omits_unset_nested_fields() -> None:
     """Input fields without a value are not listed."""
     assert "input.manifest" not in format_job(make_job())
+
+
+# --- escaping service text ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain name", "plain name"),
+        ("\u4e2d\u6587 caf\u00e9", "\u4e2d\u6587 caf\u00e9"),
+        ("two\nlines", "two\\nlines"),
+        ("carriage\rreturn", "carriage\\rreturn"),
+        ("\x1b]0;pwned\x07\x1b[2J", "\\x1b]0;pwned\\x07\\x1b[2J"),
+        ("c1 \x9b2J", "c1 \\x9b2J"),
+        ("bidi \u202etxt.exe", "bidi \\u202etxt.exe"),
+        ("tab\there", "tab\\there"),
+        (JobState.FAILED, "Failed"),
+    ],
+)
+def test_escape_makes_every_non_printable_character_visible(text: object, expected: str) -> None:
+    """Control and invisible characters become their escapes; printable text is unchanged."""
+    assert expected == escape(text)
+
+
+def test_escape_cuts_long_text_with_an_ellipsis() -> None:
+    """A megabyte of text comes back as ``limit`` characters, the last an ellipsis."""
+    cut = escape("x" * 1_000_000, limit=200)
+    assert (200, "x" * 199 + "\u2026") == (len(cut), cut)
+
+
+def test_escape_never_cuts_inside_an_escape() -> None:
+    """Escapes count by their visible length, and are kept whole or not at all."""
+    assert ("\\x1b\\x1b\u2026", "abcdef") == (
+        escape("\x1b" * 100, limit=10),
+        escape("abcdef", limit=6),
+    )
+
+
+def test_json_escapes_c1_controls_and_invisible_characters() -> None:
+    """JSON lines are printable (no raw ESC, CSI or bidi override) and decode to the same job."""
+    job = make_job(name="a\x9b2J\u202e\x1b[0m\nb", message="\x7f")
+    line = job_to_json(job)
+    assert (True, job.to_dict()) == (line.isprintable(), json.loads(line))
+
+
+def test_table_bounds_every_cell_of_a_hostile_job() -> None:
+    """Huge ids and states cannot blow a table row up (nor the columns of later rows)."""
+    job = make_job(job_id="i" * 100_000, state="S\n" * 100_000, name="n\x1b" * 100_000)
+    table = JobTable([job], min_name=10, max_name=40)
+    row = table.row(job)
+    assert (True, True) == (row.isprintable(), len(row) < 300)
+
+
+def test_format_job_escapes_and_bounds_values() -> None:
+    """Detail values are one printable line each, at most 1,000 characters."""
+    text = format_job(make_job(message="m\r\n" * 10_000, name="\x1b[31mred"))
+    lines = text.split("\n")
+    values = dict(line.split(":", 1) for line in lines)
+    assert (True, True, True, "\\x1b[31mred") == (
+        all(line.isprintable() for line in lines),
+        990 < len(values["message"].strip()) <= 1000,
+        values["message"].endswith("\u2026"),
+        values["name"].strip(),
+    )

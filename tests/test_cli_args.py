@@ -24,16 +24,40 @@ from .test_cli_format import CST
             "2024-05-01T00:00:00.5-05:30",
             datetime(2024, 5, 1, 0, 0, 0, 500000, tzinfo=timezone(-timedelta(hours=5, minutes=30))),
         ),
+        ("2024-05-01 00:00:00,25z", datetime(2024, 5, 1, 0, 0, 0, 250000, tzinfo=timezone.utc)),
+        ("  2024-02-29T23:59:59.123456-00:00 ", datetime(
+            2024, 2, 29, 23, 59, 59, 123456, tzinfo=timezone.utc)),
+        ("2024-05-01T00:00+23:59", datetime(
+            2024, 5, 1, tzinfo=timezone(timedelta(hours=23, minutes=59)))),
     ],
-)
-def test_parse_datetime_accepts_iso_8601_with_offset(text: str, expected: datetime) -> None:
+)  # fmt: skip
+def test_parse_datetime_accepts_iso_8601_with_offset(text: str, expected: datetime | None) -> None:
     """Offsets in every common spelling give the same aware datetime."""
+    if expected is None:
+        with pytest.raises(argparse.ArgumentTypeError):
+            _cli.parse_datetime(text)
+        return
     parsed = _cli.parse_datetime(text)
     assert (expected, expected.utcoffset()) == (parsed, parsed.utcoffset())
 
 
 @pytest.mark.parametrize(
-    "text", ["2024-05-01T08:00:00", "2024-05-01", "yesterday", "2024-13-01T00:00Z"]
+    "text",
+    [
+        "2024-05-01T08:00:00",
+        "2024-05-01",
+        "yesterday",
+        "2024-13-01T00:00Z",
+        "2023-02-29T00:00Z",
+        "2024-05-01T24:00:00Z",
+        "2024-05-01T00:60Z",
+        "2024-05-01T00:00+24:00",
+        "2024-05-01T00:00+08:60",
+        "2024-05-01T00:00:00.1234567Z",
+        "20240501T000000Z",
+        "2024-05-01T00:00:00Z trailing",
+        "2024-05-01t00:00:00Z",
+    ],
 )
 def test_parse_datetime_rejects_naive_and_invalid(text: str) -> None:
     """A time without an offset, or not a date-time at all, is refused."""
@@ -92,6 +116,16 @@ def test_parser_accepts_global_options_before_and_after_the_command() -> None:
         ["--endpoint", "http://127.0.0.1:1", "jobs", "list", "--bucket", "b-1250000000"]
     )
     assert ("http://127.0.0.1:1", "b-1250000000") == (args.endpoint, args.bucket)
+
+
+def test_list_help_shows_a_token_that_looks_like_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """The resume example shows an opaque token, not a number that reads like an offset."""
+    with pytest.raises(SystemExit):
+        _cli.main(["jobs", "list", "--help"], prog="ci-async")
+    out = capsys.readouterr().out
+    example = [line for line in out.splitlines() if "ci-async jobs list --next-token " in line]
+    token = example[0].split("--next-token ")[1].split()[0]
+    assert (False, True) == (token.isdigit(), len(token) >= 16)
 
 
 def test_parser_wait_timeout_is_the_whole_wait() -> None:

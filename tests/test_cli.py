@@ -13,21 +13,21 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from ci_async import _cli
+from ci_async._cli._commands import state_change_time
 from ci_async._cli._output import Progress
 from ci_async._signing import Credentials
 from ci_async.testing import Emulator, EmulatorServer, RecordedRequest
 
-from .test_cli_format import CST
+from .test_cli_format import CST, make_job
 
 SECRET_ID = "AKIDcli0test0000000000000000000000"
 SECRET_KEY = "cli-test-secret-key-0000000000000"
@@ -90,6 +90,12 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
+def pasted_token(stderr: str) -> str:
+    """The ``--next-token`` value of the last stderr line, as a shell would read it."""
+    words = shlex.split(stderr.splitlines()[-1].split("--next-token ", 1)[1])
+    return words[0]
+
+
 def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines()]
 
@@ -138,7 +144,7 @@ def test_list_filters_order_and_limit(emulator: Emulator, cli_env: dict[str, str
 def test_list_limit_tells_how_to_continue(emulator: Emulator, cli_env: dict[str, str]) -> None:
     """Stopping at ``--limit`` prints the token that continues right after it."""
     first = run_cli(cli_env, "jobs", "list", "--json", "--limit", "25", "--page-size", "10")
-    token = first.stderr.split("--next-token ")[1].strip()
+    token = pasted_token(first.stderr)
     rest = run_cli(cli_env, "jobs", "list", "--json", "--next-token", token, "--page-size", "10")
     listed = [j["job_id"] for j in json_lines(first.stdout) + json_lines(rest.stdout)]
     assert newest_first(emulator) == listed
@@ -293,6 +299,36 @@ def test_wait_follows_the_job_to_its_end(
     )
 
 
+def test_wait_prints_state_changes_in_the_jobs_offset(
+    emulator: Emulator, cli_env: dict[str, str]
+) -> None:
+    """On a machine in UTC-5, the state-change time is in the job's own +08:00."""
+    job = emulator.add_job(state="Success")
+    env = {**cli_env, "TZ": "EST+05"}
+    with wait_in_subprocess(env, job.job_id) as proc:
+        out, err = proc.communicate(timeout=120)
+    date, clock, job_id, state = err.split()
+    stamp = datetime.fromisoformat(f"{date} {clock}")
+    assert (0, timedelta(hours=8), job.job_id, "Success", "+08:00") == (
+        proc.returncode,
+        stamp.utcoffset(),
+        job_id,
+        state,
+        json.loads(out)["creation_time"][-6:],
+    )
+
+
+def test_state_change_time_uses_the_offset_of_the_jobs_times() -> None:
+    """The rule itself: the job's offset when it has a time, else this machine's."""
+    now = datetime(2024, 5, 1, 0, 0, 0, tzinfo=timezone.utc)
+    with_time = make_job(creation_time=datetime(2024, 4, 30, 9, 0, tzinfo=CST))
+    without = make_job(creation_time=None, start_time=None, end_time=None)
+    assert ("2024-05-01 08:00:00+08:00", now.astimezone().isoformat(sep=" ")) == (
+        state_change_time(with_time, now),
+        state_change_time(without, now),
+    )
+
+
 def test_wait_timeout_exits_124(
     emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -334,75 +370,6 @@ def test_cancel_moves_the_job_to_cancel(
     )
 
 
-def test_wrong_key_is_one_line_access_error(emulator: Emulator, cli_env: dict[str, str]) -> None:
-    """A wrong secret key gives one ``error: SignatureDoesNotMatch (403)`` line, exit 1."""
-    env = {**cli_env, "TENCENTCLOUD_SECRET_KEY": "not-the-key"}
-    result = run_cli(env, "jobs", "get", emulator.jobs[0].job_id)
-    assert (1, 1, True) == (
-        result.returncode,
-        len(result.stderr.splitlines()),
-        result.stderr.startswith("error: SignatureDoesNotMatch (403): "),
-    )
-    assert "request_id=" in result.stderr
-    assert "not-the-key" not in result.stderr
-
-
-def test_unknown_job_is_one_line_error(
-    env: dict[str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Cancelling a job that does not exist is one error line with status 1."""
-    status = _cli.main(["jobs", "cancel", "b0000000000000000000000000000beef"])
-    err = capsys.readouterr().err
-    assert (1, 1, True) == (status, len(err.splitlines()), err.startswith("error: "))
-
-
-def test_invalid_job_id_is_a_usage_error(
-    env: dict[str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A job id that cannot be sent is refused before any request, with status 2."""
-    status = _cli.main(["jobs", "get", "a/b"])
-    assert (2, "error: job id must not contain '/', got 'a/b'\n") == (
-        status,
-        capsys.readouterr().err,
-    )
-
-
-def test_missing_credentials_name_the_variables(
-    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Without credentials the error names the environment variables to set."""
-    monkeypatch.delenv("TENCENTCLOUD_SECRET_ID")
-    monkeypatch.delenv("TENCENTCLOUD_SECRET_KEY")
-    status = _cli.main(["jobs", "list"])
-    err = capsys.readouterr().err
-    assert (1, 1, True) == (status, len(err.splitlines()), "TENCENTCLOUD_SECRET_ID" in err)
-
-
-def test_unreachable_endpoint_is_one_line_error(cli_env: dict[str, str]) -> None:
-    """A connection failure is one error line after the retries (no retry chatter)."""
-    with socket.socket() as sock:  # a port nobody listens on once this closes
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**cli_env, "CI_ASYNC_ENDPOINT": f"http://127.0.0.1:{port}"}
-    result = run_cli(env, "jobs", "get", "b1")
-    assert (1, 1, True) == (
-        result.returncode,
-        len(result.stderr.splitlines()),
-        result.stderr.startswith("error: "),
-    )
-
-
-def test_verbose_logs_requests_without_secrets(
-    emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    """``-v`` logs each request on stderr; neither the key nor a signature appears."""
-    status = _cli.main(["-v", "jobs", "get", emulator.jobs[0].job_id])
-    err = capsys.readouterr().err
-    assert (0, True) == (status, "HTTP Request: GET" in err)
-    assert SECRET_KEY not in err
-    assert "q-signature" not in err
-
-
 def test_head_closing_the_pipe_ends_quietly(cli_env: dict[str, str]) -> None:
     """``jobs list --json | head -n 5``: five lines, pipeline status 0, no traceback."""
     big = Emulator(credentials=Credentials(SECRET_ID, SECRET_KEY), seed=5)
@@ -432,7 +399,7 @@ def test_ctrl_c_prints_the_token_that_resumes(emulator: Emulator, cli_env: dict[
         first_page = [proc.stdout.readline() for _ in range(10)]
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
-    token = err.split("--next-token ")[1].strip()
+    token = pasted_token(err)
     resumed = run_cli(cli_env, "jobs", "list", "--json", "--page-size", "10", "--next-token", token)
     listed = [j["job_id"] for j in json_lines("".join(first_page) + out + resumed.stdout)]
     assert (130, False, newest_first(emulator)) == (proc.returncode, "Traceback" in err, listed)

@@ -118,6 +118,26 @@ def test_parser_accepts_global_options_before_and_after_the_command() -> None:
     assert ("http://127.0.0.1:1", "b-1250000000") == (args.endpoint, args.bucket)
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--allow-insecure-http", "jobs", "list"],
+        ["jobs", "list", "--allow-insecure-http"],
+        ["jobs", "wait", "b1", "--allow-insecure-http"],
+    ],
+)
+def test_parser_accepts_allow_insecure_http_before_and_after_the_command(argv: list[str]) -> None:
+    """``--allow-insecure-http`` is a connection option, like ``--endpoint``."""
+    args = _cli.build_parser("ci-async").parse_args(argv)
+    assert args.allow_insecure_http is True
+
+
+def test_parser_leaves_allow_insecure_http_off_by_default() -> None:
+    """Without the flag the session gets no insecure permission."""
+    args = _cli.build_parser("ci-async").parse_args(["jobs", "list"])
+    assert getattr(args, "allow_insecure_http", False) is False
+
+
 def test_list_help_shows_a_token_that_looks_like_one(capsys: pytest.CaptureFixture[str]) -> None:
     """The resume example shows an opaque token, not a number that reads like an offset."""
     with pytest.raises(SystemExit):

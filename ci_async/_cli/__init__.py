@@ -33,6 +33,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 
 from .._errors import CIError
+from ._commands import setting
 from ._common import (
     ENV_BUCKET,
     ENV_ENDPOINT,
@@ -43,7 +44,8 @@ from ._common import (
     EXIT_USAGE,
     UsageError,
 )
-from ._output import Console, logging_to, one_line, plural
+from ._hints import describe_error
+from ._output import Console, error_text, logging_to, plural, resume_option
 from ._parser import build_parser, parse_datetime
 
 __all__ = ["ENV_BUCKET", "ENV_ENDPOINT", "ENV_REGION", "build_parser", "main", "parse_datetime"]
@@ -54,7 +56,7 @@ def _run_emulator(argv: Sequence[str], prog: str) -> int:
         from ..testing._cli import main as emulator_main
     except ImportError as exc:
         sys.stderr.write(
-            f"error: the emulator is not available ({one_line(str(exc))}); "
+            f"error: the emulator is not available ({error_text(exc)}); "
             "install it with: pip install 'ci-async[testing]'\n"
         )
         return EXIT_ERROR
@@ -150,7 +152,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         if out.listing:
             text = f"interrupted after {plural(out.listed, 'job')}"
             if out.resume_token:
-                text += f"; resume with: --next-token {out.resume_token}"
+                text += f"; resume with: {resume_option(out.resume_token)}"
             out.note(text)
         else:
             out.note("interrupted")
@@ -159,12 +161,14 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except UsageError as exc:
-        out.note(f"error: {exc}")
+        out.note(f"error: {error_text(exc)}")
         return EXIT_USAGE
-    except ValueError as exc:
-        # Argument validation by the library (ids, filters, bucket, region).
-        out.note(f"error: {one_line(str(exc))}")
+    except (ValueError, TypeError) as exc:
+        # Argument validation by the library, before any request: ids, filters,
+        # bucket, region, endpoint, and the rules of a job to create.
+        out.note(f"error: {error_text(exc)}")
         return EXIT_USAGE
     except CIError as exc:
-        out.note(f"error: {one_line(str(exc))}")
+        endpoint = setting(args, "endpoint", ENV_ENDPOINT)
+        out.note(f"error: {describe_error(exc, endpoint=endpoint)}")
         return EXIT_ERROR

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from .._errors import WaitTimeoutError
 from .._format import JobTable, format_job, job_to_json
@@ -20,15 +21,34 @@ from ._common import (
     EXIT_WAIT_TIMEOUT,
     UsageError,
 )
-from ._output import Console, Progress, isatty, one_line
+from ._output import Console, Progress, error_text, isatty, resume_option, shown
 
 if TYPE_CHECKING:
     from .._session import Session
 
-__all__ = ["cmd_cancel", "cmd_create", "cmd_get", "cmd_list", "cmd_wait", "make_session"]
+__all__ = [
+    "cmd_cancel",
+    "cmd_create",
+    "cmd_get",
+    "cmd_list",
+    "cmd_wait",
+    "make_session",
+    "setting",
+    "state_change_time",
+]
 
 
-def _setting(args: argparse.Namespace, name: str, env: str) -> str | None:
+def setting(args: argparse.Namespace, name: str, env: str) -> str | None:
+    """An option's value, else the environment variable's, else ``None``.
+
+    Args:
+        args: The parsed command line.
+        name: The option's attribute, e.g. ``"endpoint"``.
+        env: The variable, e.g. ``CI_ASYNC_ENDPOINT``.
+
+    Returns:
+        The value, or ``None`` when neither is set (or set to blanks).
+    """
     value = getattr(args, name, None) or os.environ.get(env, "").strip()
     return value or None
 
@@ -43,11 +63,13 @@ def make_session(args: argparse.Namespace) -> Session:
         A new session (not yet connected).
 
     Raises:
-        UsageError: No bucket or no region.
+        UsageError: No bucket or no region; a plain-http endpoint to a host
+            that is not loopback without ``--allow-insecure-http``.
+        ValueError: The library refused an argument (reported as bad usage).
     """
-    bucket = _setting(args, "bucket", ENV_BUCKET)
-    region = _setting(args, "region", ENV_REGION)
-    endpoint = _setting(args, "endpoint", ENV_ENDPOINT)
+    bucket = setting(args, "bucket", ENV_BUCKET)
+    region = setting(args, "region", ENV_REGION)
+    endpoint = setting(args, "endpoint", ENV_ENDPOINT)
     if bucket is None:
         msg = f"no bucket: pass --bucket or set {ENV_BUCKET}"
         raise UsageError(msg)
@@ -55,9 +77,32 @@ def make_session(args: argparse.Namespace) -> Session:
         msg = f"no region: pass --region or set {ENV_REGION}"
         raise UsageError(msg)
     timeout = getattr(args, "request_timeout", None)
+    insecure = bool(getattr(args, "allow_insecure_http", False))
     from .._session import Session
 
-    return Session(bucket, region, endpoint=endpoint, timeout=10.0 if timeout is None else timeout)
+    try:
+        return Session(
+            bucket,
+            region,
+            endpoint=endpoint,
+            timeout=10.0 if timeout is None else timeout,
+            allow_insecure_http=insecure,
+        )
+    except ValueError as exc:
+        # The library names its keyword argument; the command line has a flag.
+        if endpoint is not None and not insecure and "allow_insecure_http" in str(exc):
+            raise UsageError(_insecure_http_message(endpoint)) from None
+        raise
+
+
+def _insecure_http_message(endpoint: str) -> str:
+    """Why a plain-http endpoint is refused, and the flag that accepts it."""
+    # Only the host and port: a URL may carry a password (which the library refuses anyway).
+    host = urlsplit(endpoint.strip()).netloc.rpartition("@")[2]
+    return (
+        f"the endpoint http://{shown(host)} uses plain http to a host that is not loopback: "
+        "use https, or pass --allow-insecure-http to send requests unencrypted"
+    )
 
 
 def _print_jobs(out: Console, jobs: Sequence[Job], *, as_json: bool) -> None:
@@ -121,7 +166,7 @@ async def cmd_list(args: argparse.Namespace, out: Console) -> int:
     if out.listed == 0 and not args.json:
         out.note("no jobs")
     if args.limit is not None and remaining:
-        out.note(f"stopped after --limit {args.limit}; continue with: --next-token {remaining}")
+        out.note(f"stopped after --limit {args.limit}; continue with: {resume_option(remaining)}")
     return EXIT_OK
 
 
@@ -140,8 +185,30 @@ async def cmd_get(args: argparse.Namespace, out: Console) -> int:
     if lookup.jobs:
         _print_jobs(out, lookup.jobs, as_json=args.json)
     for job_id in lookup.missing:
-        out.note(f"error: job not found: {job_id}")
+        out.note(f"error: job not found: {shown(job_id)}")
     return EXIT_ERROR if lookup.missing else EXIT_OK
+
+
+def state_change_time(job: Job, now: datetime | None = None) -> str:
+    """When ``jobs wait`` saw a state change: now, in the UTC offset of the job's own times.
+
+    The service gives job times in its offset (``+08:00`` for China regions);
+    the state changes are printed in the same offset, so that they read
+    alongside the job's creation, start and end times. A job without any
+    time yet gets this machine's local offset. The offset is always printed.
+
+    Args:
+        job: The job as just polled.
+        now: The moment to show (default: now).
+
+    Returns:
+        e.g. ``2024-05-01 15:23:10+08:00``.
+    """
+    times = (job.creation_time, job.start_time, job.end_time)
+    tz = next((t.tzinfo for t in times if t is not None and t.tzinfo is not None), None)
+    moment = datetime.now(timezone.utc) if now is None else now
+    shown_at = moment.astimezone(tz) if tz is not None else moment.astimezone()
+    return shown_at.isoformat(sep=" ", timespec="seconds")
 
 
 async def cmd_wait(args: argparse.Namespace, out: Console) -> int:
@@ -159,8 +226,7 @@ async def cmd_wait(args: argparse.Namespace, out: Console) -> int:
     def on_update(job: Job) -> None:
         if not last_state or last_state[-1] != job.state:
             last_state.append(job.state)
-            stamp = datetime.now().astimezone().isoformat(sep=" ", timespec="seconds")
-            out.note(f"{stamp} {job.job_id} {job.state}")
+            out.note(f"{state_change_time(job)} {shown(job.job_id)} {shown(job.state)}")
 
     async with make_session(args) as session:
         try:
@@ -171,7 +237,7 @@ async def cmd_wait(args: argparse.Namespace, out: Console) -> int:
                 on_update=on_update,
             )
         except WaitTimeoutError as exc:
-            out.note(f"error: {one_line(str(exc))}")
+            out.note(f"error: {error_text(exc)}")
             return EXIT_WAIT_TIMEOUT
     _print_jobs(out, [job], as_json=args.json)
     return EXIT_OK if job.state == JobState.SUCCESS else EXIT_ERROR

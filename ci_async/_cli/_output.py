@@ -4,13 +4,36 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shlex
 import time
+import unicodedata
 from collections.abc import Iterator, Sequence
-from typing import IO
+from typing import IO, Any
 
-from .._format import format_count
+from .._format import MAX_NOTE_TEXT, escape, format_count
 
-__all__ = ["Console", "Progress", "isatty", "logging_to", "one_line", "plural"]
+__all__ = [
+    "MAX_ERROR_TEXT",
+    "MAX_LOG_TEXT",
+    "MAX_TOKEN_SHOWN",
+    "Console",
+    "EscapingFormatter",
+    "Progress",
+    "ansi_c_quote",
+    "error_text",
+    "isatty",
+    "logging_to",
+    "plural",
+    "resume_option",
+    "shown",
+]
+
+#: The longest ``error:`` line text made from an exception's ``str()``.
+MAX_ERROR_TEXT = 1000
+#: The longest message in a ``-v`` log line.
+MAX_LOG_TEXT = 2000
+#: The longest ``--next-token`` printed to resume a listing (service tokens are short).
+MAX_TOKEN_SHOWN = 2000
 
 
 class Console:
@@ -38,10 +61,18 @@ class Console:
         self.stdout.flush()
 
     def note(self, text: str) -> None:
-        """Write one line to stderr."""
+        """Write one line to stderr.
+
+        The pieces of service text in ``text`` are escaped and cut by the
+        caller (:func:`shown`, :func:`error_text`); escaping the whole line
+        again is a safety net that changes nothing in printable text.
+
+        Args:
+            text: The line, without a newline.
+        """
         if self.progress is not None:
             self.progress.clear()
-        self.stderr.write(text + "\n")
+        self.stderr.write(escape(text) + "\n")
         self.stderr.flush()
 
 
@@ -108,28 +139,153 @@ def isatty(stream: IO[str]) -> bool:
         return False
 
 
-def one_line(text: str) -> str:
-    """``text`` with every run of whitespace, newlines included, turned into one space.
+def shown(value: object) -> str:
+    """A piece of service text for an ``error:`` or note line: escaped, at most 200 characters.
+
+    Args:
+        value: A job id, state, code, message...
+
+    Returns:
+        The text through :func:`~ci_async._format.escape`, cut at
+        :data:`~ci_async._format.MAX_NOTE_TEXT` characters.
+    """
+    return escape(value, limit=MAX_NOTE_TEXT)
+
+
+def error_text(exc: BaseException) -> str:
+    """``str(exc)`` for an ``error:`` line: escaped and at most 1,000 characters.
+
+    An exception's text mixes the library's words with the service's (codes,
+    messages, request ids), each possibly hostile: escaping makes it one line
+    of printable text whatever it holds, and the cut bounds it (the library
+    already cuts messages and URLs at 200 characters each).
+
+    Args:
+        exc: The exception.
+
+    Returns:
+        The text to print after ``error:``.
+    """
+    return escape(str(exc), limit=MAX_ERROR_TEXT)
+
+
+def resume_option(token: str) -> str:
+    r"""``--next-token TOKEN`` as it can be pasted back into a shell.
+
+    A printable token is quoted with :func:`shlex.quote` (most tokens need no
+    quotes at all). A token holding control or invisible characters is written
+    in bash/zsh ``$'...'`` quoting, which escapes them (``\n``, ``\x1b``,
+    ``\u202e``) and which the shell turns back into the same token; a remark
+    says so (and, for control characters, that the library may refuse such a
+    token to resume from). A token too long for one line is not shown.
+
+    Args:
+        token: The service's ``NextToken``.
+
+    Returns:
+        The option and its value, and a remark when the token is unusual.
+    """
+    if len(token) > MAX_TOKEN_SHOWN:
+        return f"--next-token (not shown: the token is {format_count(len(token))} characters long)"
+    if token.isprintable():
+        return f"--next-token {shlex.quote(token)}"
+    if any(unicodedata.category(char) == "Cc" for char in token):
+        remark = "the token holds control characters, which ci_async may refuse back"
+    else:
+        remark = "the token holds invisible characters"
+    return f"--next-token {ansi_c_quote(token)} ({remark}; shown in bash/zsh $'...' quoting)"
+
+
+def ansi_c_quote(text: str) -> str:
+    r"""``text`` in bash/zsh ANSI-C quoting, ``$'...'``, with every non-printable character escaped.
+
+    The result is printable ASCII-safe shell text: ``\\``, ``\'``, ``\n``,
+    ``\r``, ``\t``, ``\xHH`` for other ASCII control characters and
+    ``\uHHHH``/``\UHHHHHHHH`` above (decoded in the locale's encoding, UTF-8
+    nowadays).
 
     Args:
         text: Any text.
 
     Returns:
-        The text on one line.
+        The quoted text, e.g. ``$'a\nb'``.
     """
-    return " ".join(text.split())
+    out: list[str] = []
+    for char in text:
+        code = ord(char)
+        if char in _ANSI_C_SIMPLE:
+            out.append(_ANSI_C_SIMPLE[char])
+        elif char.isprintable():
+            out.append(char)
+        elif code < 0x80:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return "$'" + "".join(out) + "'"
+
+
+_ANSI_C_SIMPLE = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+class EscapingFormatter(logging.Formatter):
+    """A log formatter that escapes what records carry, so a log line stays one printable line.
+
+    Log messages interpolate service text (request ids, error messages): each
+    message is escaped (see :func:`~ci_async._format.escape`) and cut at 2,000
+    characters; a traceback keeps its lines, each escaped.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        """The record's line, its message escaped and bounded.
+
+        Args:
+            record: The record, its ``message`` already interpolated.
+
+        Returns:
+            The formatted line.
+        """
+        message = record.message
+        record.message = escape(message, limit=MAX_LOG_TEXT)
+        try:
+            return super().formatMessage(record)
+        finally:
+            record.message = message
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        """A traceback, each of its lines escaped.
+
+        Args:
+            ei: The ``exc_info`` tuple.
+
+        Returns:
+            The traceback text.
+        """
+        text = super().formatException(ei)
+        return "\n".join(escape(line, limit=MAX_LOG_TEXT) for line in text.split("\n"))
 
 
 @contextlib.contextmanager
 def logging_to(stream: IO[str], verbosity: int) -> Iterator[None]:
     """Log to ``stream`` for the duration of a run: -v INFO, -vv DEBUG, else nothing.
 
-    Without ``-v`` the run stays quiet (retries are not worth a line each);
-    failures are reported as one ``error:`` line by :func:`main`.
+    ``-v`` sets the ``ci_async`` logger (and the root logger) to INFO, so
+    retries show whether the library logs them at INFO or WARNING, and each
+    request shows (``HTTP Request: GET ...``); ``-vv`` adds DEBUG details.
+    Without ``-v`` nothing is written: a handler on the root logger keeps
+    logging's last-resort output (WARNING and above) off stderr, and failures
+    are reported as one ``error:`` line by :func:`~ci_async._cli.main`.
+
+    Args:
+        stream: Where log lines go (stderr).
+        verbosity: How many ``-v`` were given.
+
+    Yields:
+        Nothing; the loggers are restored on exit.
     """
     root = logging.getLogger()
     if verbosity <= 0:
-        # A handler on the root logger keeps logging's last-resort stderr output away.
         silent = logging.NullHandler()
         root.addHandler(silent)
         try:
@@ -137,20 +293,20 @@ def logging_to(stream: IO[str], verbosity: int) -> Iterator[None]:
         finally:
             root.removeHandler(silent)
         return
+    level = logging.INFO if verbosity == 1 else logging.DEBUG
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    saved = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO if verbosity == 1 else logging.DEBUG)
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     # httpcore's connection-level chatter is only interesting when debugging.
-    quiet = [] if verbosity >= 2 else [logging.getLogger("httpcore")]
-    quiet_levels = [logger.level for logger in quiet]
-    for logger in quiet:
-        logger.setLevel(logging.WARNING)
+    levels = {"": level, "ci_async": level}
+    if verbosity < 2:
+        levels["httpcore"] = logging.WARNING
+    saved = {name: logging.getLogger(name).level for name in levels}
+    root.addHandler(handler)
+    for name, value in levels.items():
+        logging.getLogger(name).setLevel(value)
     try:
         yield
     finally:
         root.removeHandler(handler)
-        root.setLevel(saved)
-        for logger, level in zip(quiet, quiet_levels, strict=True):
-            logger.setLevel(level)
+        for name, value in saved.items():
+            logging.getLogger(name).setLevel(value)

@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 from typing import NoReturn
 
+from .._format import escape
 from .._models import JobState, JobType
 from .._version import version
 from ._commands import cmd_cancel, cmd_create, cmd_get, cmd_list, cmd_wait
@@ -131,7 +132,12 @@ class _ArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line on stderr (exit status 2)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"error: {message} (see '{self.prog} --help')\n")
+        """Print ``error: MESSAGE (see 'PROG --help')`` on stderr and exit with status 2.
+
+        Args:
+            message: What is wrong (escaped: it may quote what was typed).
+        """
+        self.exit(EXIT_USAGE, f"error: {escape(message)} (see '{self.prog} --help')\n")
 
 
 # --- argument types ----------------------------------------------------------
@@ -283,6 +289,13 @@ def _common_options(*, request_timeout_as_timeout: bool = True) -> _ArgumentPars
         default=argparse.SUPPRESS,
         metavar="SECONDS",
         help="timeout of each HTTP request (default: 10)",
+    )
+    group.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="accept a plain http:// --endpoint on a host that is not loopback "
+        "(requests then travel unencrypted)",
     )
     group.add_argument(
         "-v",

@@ -1,5 +1,11 @@
 """The ``ci-async`` command line (also ``python -m ci_async``).
 
+The package: :mod:`._parser` (options, help texts, argument types),
+:mod:`._commands` (the ``jobs`` commands), :mod:`._output` (stdout, stderr
+notes, the progress line, quoting, logging), :mod:`._hints` (what to do after
+an error), :mod:`._common` (exit statuses, environment names); :func:`main`
+here runs them.
+
 Commands::
 
     ci-async jobs list     list jobs (every filter), page by page; --json for JSON lines
@@ -13,9 +19,13 @@ Credentials come from the environment only (``TENCENTCLOUD_SECRET_ID``,
 ``TENCENTCLOUD_SECRET_KEY``, optional ``TENCENTCLOUD_SESSION_TOKEN``; see
 :meth:`ci_async.Credentials.from_env`), never from flags. The bucket, region and
 endpoint come from ``--bucket``/``--region``/``--endpoint`` or from
-``CI_ASYNC_BUCKET``/``CI_ASYNC_REGION``/``CI_ASYNC_ENDPOINT``.
+``CI_ASYNC_BUCKET``/``CI_ASYNC_REGION``/``CI_ASYNC_ENDPOINT``. A plain
+``http://`` endpoint on a host that is not loopback needs ``--allow-insecure-http``.
 
-Expected failures print one ``error: ...`` line on stderr, never a traceback.
+Expected failures print one ``error: ...`` line on stderr, never a traceback,
+ending with a hint when there is a likely remedy (:mod:`._hints`). Text from
+the service is escaped and bounded wherever it is printed for people
+(:func:`ci_async._format.escape`); ``--json`` lines are valid JSON.
 Exit status: 0 success; 1 a service, network or credentials error, a job not
 found (``get``), or a job that ended Failed or Cancel (``wait``); 2 bad usage or
 an invalid argument; 124 ``wait`` timed out; 130 interrupted (Ctrl-C); 141 the

@@ -243,7 +243,7 @@ def test_wait_prints_a_hostile_state_escaped(emulator: Emulator, cli_env: dict[s
     with hostile(emulator, replace("State", "Running", "Weird\r\n<forged>\x9b")) as url:
         result = run_cli(
             {**cli_env, "CI_ASYNC_ENDPOINT": url},
-            "jobs", "wait", job.job_id, "--timeout", "0.5", "--poll-interval", "0.05",
+            "jobs", "wait", job.job_id, "--timeout", "2", "--poll-interval", "0.05",
         )  # fmt: skip
     lines = result.stderr.splitlines()
     assert_terminal_safe(result.stderr)
@@ -374,15 +374,28 @@ def test_ansi_c_quoting_is_printable() -> None:
     )
 
 
+def bash_printf(quoted: str) -> bytes:
+    """What bash prints for ``printf '%s' QUOTED`` in a UTF-8 locale."""
+    result = subprocess.run(
+        ["bash", "-c", f"printf '%s' {quoted}"], capture_output=True, check=True, timeout=60,
+        env={"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    return result.stdout
+
+
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_ansi_c_quoting_reads_back_in_bash() -> None:
-    """Bash turns the quoted form back into the very same text."""
-    script = f"printf '%s' {ansi_c_quote(UNUSUAL)}"
-    result = subprocess.run(
-        ["bash", "-c", script], capture_output=True, check=True, timeout=60,
-        env={"LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
-    assert UNUSUAL.encode() == result.stdout
+    """Bash turns the quoted form of ASCII control characters back into the same text."""
+    text = "a\nb\r\t\x1b[2J\x07\x7f 'q' \\ $x `y` \"z\" $(echo no)"
+    assert text.encode() == bash_printf(ansi_c_quote(text))
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_ansi_c_quoting_of_non_ascii_reads_back_in_bash() -> None:
+    r"""With bash 4.2+ in a UTF-8 locale, ``\u``/``\U`` escapes read back too."""
+    if bash_printf("$'\\u00e9'") != "\u00e9".encode():
+        pytest.skip("this bash does not decode $'\\u...' (older than 4.2, or no UTF-8 locale)")
+    assert UNUSUAL.encode() == bash_printf(ansi_c_quote(UNUSUAL))
 
 
 # --- errors ---------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def _timestamp(value: TimeLike, label: str) -> float:
             raise ValueError(msg)
         return float(int(value.timestamp()))
     if isinstance(value, str):
-        return parse_time(value)
+        return float(int(parse_time(value)))
     return float(int(value))
 
 

@@ -58,8 +58,15 @@ def test_parse_time_accepts_offsets(text: str) -> None:
 
 def test_parse_time_needs_a_time_zone() -> None:
     """A naive time is refused."""
-    with pytest.raises(ValueError, match="does not match"):
+    with pytest.raises(ValueError, match="not a time like"):
         parse_time("2022-06-27T15:23:10")
+
+
+@pytest.mark.parametrize("text", ["-", ""])
+def test_parse_time_refuses_not_yet(text: str) -> None:
+    """The service's "not yet" is no time to filter or seed by."""
+    with pytest.raises(ValueError, match="not a time like"):
+        parse_time(text)
 
 
 async def test_describe_matches_the_sample(anyio_backend: str) -> None:

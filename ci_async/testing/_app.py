@@ -14,9 +14,11 @@ Routes (everything else: 404 ``NotFound`` / 405 ``MethodNotAllowed``):
   submitted, running, paused or already cancelled; 400 ``ResourceNotFound``
   for an unknown id; 400 ``InvalidArgument`` for a job that already finished.
 
-A request is first recorded, then faults are applied, then the bucket in the
-``Host`` header is checked (404 ``NoSuchBucket`` when it names another bucket),
-then the signature, then the operation runs.
+A request is first recorded, then faults are applied, then the bucket and
+region in the ``Host`` header are checked (404 ``NoSuchBucket`` when a
+``{bucket}.ci.{region}.myqcloud.com`` host — or ``.cos.``/``.pic.`` — names
+another bucket or another region; any other host, such as ``127.0.0.1:8321``,
+is served), then the signature, then the operation runs.
 """
 
 from __future__ import annotations
@@ -65,7 +67,11 @@ _PREFIX = "/inventorytriggerjob"
 _MAX_BODY = 1 << 20
 _MAX_DESCRIBE_IDS = 100
 _MAX_CACHED_PAGES = 1024  # up to ~100 MB of 100-job pages
-_BUCKET_HOST_RE = re.compile(r"^([a-z0-9][a-z0-9-]*-\d+)\.(?:ci|cos|pic)\.")
+#: ``{bucket}.{ci|cos|pic}.`` and, when the rest is ``{region}.myqcloud.com[:port]``, the region.
+_BUCKET_HOST_RE = re.compile(
+    r"^(?P<bucket>[a-z0-9][a-z0-9-]*-\d+)\.(?:ci|cos|pic)\."
+    r"(?:(?P<region>[a-z0-9-]+)\.myqcloud\.com(?::\d*)?$)?"
+)
 _REASONS = {
     200: "OK",
     400: "Bad Request",
@@ -115,6 +121,7 @@ class EmulatorApp:
         verify_signatures: bool,
         require_signed_host: bool,
         bucket: str,
+        region: str,
         seed: int,
         empty_last_token: bool,
         prerender: bool,
@@ -127,6 +134,7 @@ class EmulatorApp:
         self.verify_signatures = verify_signatures
         self.require_signed_host = require_signed_host
         self.bucket = bucket
+        self.region = region
         self.seed = seed
         self.empty_last_token = empty_last_token
         self.prerender = prerender
@@ -348,7 +356,11 @@ class EmulatorApp:
     def _check_bucket(self, request: RecordedRequest) -> None:
         host = (request.header("host") or "").lower()
         match = _BUCKET_HOST_RE.match(host)
-        if match is not None and match.group(1) != self.bucket:
+        if match is None:
+            return
+        region = match["region"]
+        if match["bucket"] != self.bucket or (region is not None and region != self.region):
+            # The service's answer: another region's endpoint does not hold the bucket.
             raise ApiError(404, "NoSuchBucket", "The specified bucket does not exist.")
 
     # --- operations ------------------------------------------------------------------

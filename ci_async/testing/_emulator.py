@@ -70,7 +70,10 @@ class Emulator:
         require_signed_host: Refuse signatures that do not cover ``host``.
         bucket: The bucket served; a ``Host`` naming another bucket
             (``other-125….ci.region.myqcloud.com``) gets 404 ``NoSuchBucket``.
-        region: The region used for :meth:`session`'s default endpoint.
+        region: The region served (and that of :attr:`endpoint`); a ``Host``
+            ``{bucket}.ci.{region}.myqcloud.com`` (or ``.cos.``/``.pic.``)
+            naming another region gets 404 ``NoSuchBucket`` too. Hosts of
+            another form (``127.0.0.1:8321``) are served whatever they say.
         clock: Returns the current unix time; drives job states and the
             signature's time window. Default: a new :class:`FakeClock`.
         seed: Makes ids, request ids and job timelines reproducible.
@@ -125,6 +128,7 @@ class Emulator:
             verify_signatures=verify_signatures,
             require_signed_host=require_signed_host,
             bucket=bucket,
+            region=region,
             seed=seed,
             empty_last_token=empty_last_token,
             prerender=prerender,
@@ -148,7 +152,7 @@ class Emulator:
 
     @property
     def region(self) -> str:
-        """The region of :attr:`endpoint`."""
+        """The region served (that of :attr:`endpoint`)."""
         return self._region
 
     @property

@@ -123,6 +123,8 @@ class EmulatorApp:
         bucket: str,
         region: str,
         seed: int,
+        timeline: str,
+        speed: float,
         empty_last_token: bool,
         prerender: bool,
         record_requests: bool,
@@ -136,6 +138,8 @@ class EmulatorApp:
         self.bucket = bucket
         self.region = region
         self.seed = seed
+        self.timeline = timeline
+        self.speed = speed
         self.empty_last_token = empty_last_token
         self.prerender = prerender
         self.record_requests = record_requests
@@ -420,15 +424,17 @@ class EmulatorApp:
 
     def _create(self, request: RecordedRequest, request_id: str) -> bytes:
         fields = parse_create_body(request.body)
-        now = float(int(self.clock()))
+        moment = self.clock()
+        now = float(int(moment))
         job_id = self.new_job_id(now)
         if fields["type"] == "Job" and fields.get("queue_id") is None:
             fields["queue_id"] = self.default_queue_id
-        job = StoredJob(
-            job_id=job_id, creation_time=now, **schedule(self.seed, job_id, now), **fields
+        future = schedule(
+            self.seed, job_id, now, kind=self.timeline, speed=self.speed, origin=moment
         )
+        job = StoredJob(job_id=job_id, creation_time=now, **future, **fields)
         self.store.add(job)
-        return render_single(request_id, self.fragments.get(job, now))
+        return render_single(request_id, self.fragments.get(job, moment))
 
 
 def _header_text(value: bytes) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from ._clock import FakeClock
 from ._faults import FaultPlan
 from ._records import RecordedRequest
 from ._render import parse_time
-from ._seed import generate_jobs, new_id, schedule
+from ._seed import TIMELINES, generate_jobs, new_id, schedule
 from ._server import EmulatorServer
 from ._store import ALL_STATES, JOB_TYPES, JobStore, StoredJob
 from ._transport import EmulatorTransport
@@ -83,6 +84,17 @@ class Emulator:
             a benchmark measures the client, not the emulator. Cached pages
             repeat the ``RequestId`` in the body (the header is fresh).
         record_requests: Keep every request in :attr:`requests`.
+        timeline: How long jobs created from now on (by create requests and
+            :meth:`add_job`) queue and run. ``"realistic"`` (the default): 1-30
+            s in the queue (one job in ten: 1-30 min), then a run of ~90 s
+            (median; up to 6 h). ``"quick"``: 0.5-1.5 s in the queue, then 1-3
+            s running, so a job ends within 4.5 s of its creation (what the
+            standalone ``python -m ci_async emulator`` uses, with a real
+            clock). Jobs made by :meth:`generate` always follow realistic
+            timelines: they are history.
+        speed: Divide those queue and run times by this factor (e.g. 60: a
+            realistic job runs ~1.5 s instead of ~90 s). Times given to
+            :meth:`add_job` (``start_after``, ``run_for``) are kept as given.
 
     Example:
         >>> emulator = Emulator(seed=1)
@@ -107,7 +119,15 @@ class Emulator:
         empty_last_token: bool = False,
         prerender: bool = False,
         record_requests: bool = True,
+        timeline: str = "realistic",
+        speed: float = 1.0,
     ) -> None:
+        if timeline not in TIMELINES:
+            msg = f"timeline must be one of {TIMELINES}, got {timeline!r}"
+            raise ValueError(msg)
+        if not (math.isfinite(speed) and speed > 0):
+            msg = f"speed must be a positive number, got {speed!r}"
+            raise ValueError(msg)
         self._credentials = DEFAULT_CREDENTIALS if credentials is None else credentials
         self._clock: Callable[[], float] = FakeClock() if clock is None else clock
         self._bucket = bucket
@@ -130,6 +150,8 @@ class Emulator:
             bucket=bucket,
             region=region,
             seed=seed,
+            timeline=timeline,
+            speed=float(speed),
             empty_last_token=empty_last_token,
             prerender=prerender,
             record_requests=record_requests,
@@ -159,6 +181,16 @@ class Emulator:
     def endpoint(self) -> str:
         """The real service's URL for this bucket (used by in-process sessions)."""
         return f"https://{self._bucket}.ci.{self._region}.myqcloud.com"
+
+    @property
+    def timeline(self) -> str:
+        """The timeline of new jobs: ``"realistic"`` or ``"quick"``."""
+        return self._app.timeline
+
+    @property
+    def speed(self) -> float:
+        """The factor dividing the queue and run times of new jobs."""
+        return self._app.speed
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -329,8 +361,10 @@ class Emulator:
             output_bucket: ``Operation/Output/Bucket``.
             output_object: ``Operation/Output/Object``.
             job_level: ``Operation/JobLevel``.
-            start_after: Seconds from creation to ``Running`` (default: from the seed).
-            run_for: Seconds from ``Running`` to the end (default: from the seed).
+            start_after: Seconds from creation to ``Running`` (default: drawn
+                from the seed, on the emulator's ``timeline`` and ``speed``).
+            run_for: Seconds from ``Running`` to the end (default: drawn as
+                ``start_after``).
             outcome: ``"Success"`` or ``"Failed"`` at the end (default: from the seed).
             code: The job's ``Code`` (:attr:`ci_async.Job.code`) while it is
                 ``Failed`` (default: from the seed).
@@ -391,6 +425,9 @@ class Emulator:
                 self._seed,
                 job_id,
                 created,
+                kind=self._app.timeline,
+                speed=self._app.speed,
+                origin=now if creation_time is None else created,
                 start_after=start_after,
                 run_for=run_for,
                 outcome=outcome,

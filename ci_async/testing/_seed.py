@@ -7,7 +7,18 @@ from typing import TypedDict
 
 from ._store import StoredJob
 
-__all__ = ["Schedule", "Timeline", "generate_jobs", "new_id", "schedule", "timeline"]
+__all__ = [
+    "TIMELINES",
+    "Schedule",
+    "Timeline",
+    "generate_jobs",
+    "new_id",
+    "schedule",
+    "timeline",
+]
+
+#: The kinds of timeline a job can follow (see :func:`timeline`).
+TIMELINES = ("realistic", "quick")
 
 # 100-ns intervals between the Gregorian epoch (uuid1) and the unix epoch.
 _UUID_EPOCH = 0x01B21DD213814000
@@ -63,11 +74,21 @@ def new_id(prefix: str, rng: random.Random, timestamp: float) -> str:
     return f"{prefix}{time_low:08x}{time_mid:04x}{time_hi:04x}{clock_seq:04x}{node:012x}"
 
 
-def timeline(seed: int, job_id: str) -> Timeline:
-    """The job's deterministic future: (queue delay, run time, outcome, error code, message)."""
+def timeline(seed: int, job_id: str, kind: str = "realistic") -> Timeline:
+    """The job's deterministic future: (queue delay, run time, outcome, error code, message).
+
+    ``realistic``: queued 1-30 s (one job in ten: 60-1,800 s), then running a
+    lognormal time with a median of ~90 s, at most 6 h. ``quick``: queued
+    0.5-1.5 s, then running 1-3 s, so a new job ends within 4.5 s. Either way
+    85 % of jobs succeed and the others fail with one of a few error codes.
+    """
     rng = random.Random(f"{seed}/{job_id}")
-    delay = float(rng.randint(1, 30) if rng.random() < 0.9 else rng.randint(60, 1800))
-    run = float(min(int(rng.lognormvariate(4.5, 1.2)) + 5, 6 * 3600))
+    if kind == "quick":
+        delay = 0.5 + rng.random()
+        run = 1.0 + 2.0 * rng.random()
+    else:
+        delay = float(rng.randint(1, 30) if rng.random() < 0.9 else rng.randint(60, 1800))
+        run = float(min(int(rng.lognormvariate(4.5, 1.2)) + 5, 6 * 3600))
     if rng.random() < 0.85:
         return delay, run, "Success", None, None
     code, message = rng.choice(_FAILURES)
@@ -94,21 +115,29 @@ def schedule(
     outcome: str | None = None,
     code: str | None = None,
     message: str | None = None,
+    kind: str = "realistic",
+    speed: float = 1.0,
+    origin: float | None = None,
 ) -> Schedule:
     """When a job created at ``created`` starts and ends, and how: its :func:`timeline`.
 
     Each keyword given overrides that part of the timeline. A job made to fail
-    that has no error of its own fails with ``InternalError``.
+    that has no error of its own fails with ``InternalError``. ``kind`` picks
+    the timeline, whose queue and run times are divided by ``speed`` (times
+    given as ``start_after``/``run_for`` are kept as they are); the queue time
+    counts from ``origin`` (default: ``created``), e.g. the exact moment of a
+    create request whose creation time is truncated to the second.
     """
-    delay, run, natural, natural_code, natural_message = timeline(seed, job_id)
-    delay = delay if start_after is None else float(start_after)
-    run = run if run_for is None else float(run_for)
+    delay, run, natural, natural_code, natural_message = timeline(seed, job_id, kind)
+    delay = delay / speed if start_after is None else float(start_after)
+    run = run / speed if run_for is None else float(run_for)
+    start = created if origin is None else origin
     outcome = natural if outcome is None else outcome
     if outcome == "Failed" and natural_code is None:
         natural_code, natural_message = "InternalError", "the job failed"
     return {
-        "started_at": created + delay,
-        "ended_at": created + delay + run,
+        "started_at": start + delay,
+        "ended_at": start + delay + run,
         "outcome": outcome,
         "error_code": code or natural_code,
         "error_message": message or natural_message,

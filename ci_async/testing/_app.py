@@ -7,7 +7,9 @@ Routes (everything else: 404 ``NotFound`` / 405 ``MethodNotAllowed``):
 * ``GET /inventorytriggerjob`` — list with ``type``, ``states``, ``orderByTime``,
   ``startCreationTime``, ``endCreationTime``, ``workflowId``, ``jobId``,
   ``name``, ``size``, ``nextToken`` (parameter names are matched without regard
-  to case; empty values count as absent). Bad values: 400 ``InvalidArgument``.
+  to case; empty values count as absent). Bad values: 400 ``InvalidArgument``,
+  as is a ``nextToken`` issued for another order or other filters. Both
+  creation-time bounds are inclusive, or both exclusive (``time_bounds``).
 * ``POST /inventorytriggerjob`` — create from a ``<Request>`` body; the answer
   carries the new job's ``JobsDetail``.
 * ``PUT /inventorytriggerjob/<id>?cancel`` — cancel: 200 for a job that is
@@ -125,6 +127,7 @@ class EmulatorApp:
         seed: int,
         timeline: str,
         speed: float,
+        exclusive_bounds: bool,
         empty_last_token: bool,
         prerender: bool,
         record_requests: bool,
@@ -140,6 +143,7 @@ class EmulatorApp:
         self.seed = seed
         self.timeline = timeline
         self.speed = speed
+        self.exclusive_bounds = exclusive_bounds
         self.empty_last_token = empty_last_token
         self.prerender = prerender
         self.record_requests = record_requests
@@ -392,9 +396,13 @@ class EmulatorApp:
             if cached is not None:
                 return cached
         params = {name.lower(): value for name, value in request.query}
-        query = parse_list_query(params)
+        query = parse_list_query(params, exclusive_bounds=self.exclusive_bounds)
         jobs, last = self.store.page(query, now)
-        token = None if last is None else _encode_token(last, ascending=query.ascending)
+        token = (
+            None
+            if last is None
+            else _encode_token(last, ascending=query.ascending, filters=query.filters_key)
+        )
         if repeat_token:
             token = params.get("nexttoken") or token
         body = render_list(

@@ -33,6 +33,8 @@ DEFAULT_CREDENTIALS = Credentials(
     "emulator-secret-key-000000000000000",
 )
 
+_TIME_BOUNDS = ("inclusive", "exclusive")
+
 #: A point in time: an aware datetime, unix seconds, or the wire format
 #: ``2022-06-27T15:23:10+0800``.
 TimeLike = datetime | float | int | str
@@ -95,6 +97,11 @@ class Emulator:
         speed: Divide those queue and run times by this factor (e.g. 60: a
             realistic job runs ~1.5 s instead of ~90 s). Times given to
             :meth:`add_job` (``start_after``, ``run_for``) are kept as given.
+        time_bounds: How the list filters ``startCreationTime`` and
+            ``endCreationTime`` (whole seconds) treat a job created exactly
+            at a bound: ``"inclusive"`` (the default) lists it, ``"exclusive"``
+            leaves it out; both bounds alike. The service does not document
+            which it does: run listing code under both.
 
     Example:
         >>> emulator = Emulator(seed=1)
@@ -121,12 +128,16 @@ class Emulator:
         record_requests: bool = True,
         timeline: str = "realistic",
         speed: float = 1.0,
+        time_bounds: str = "inclusive",
     ) -> None:
         if timeline not in TIMELINES:
             msg = f"timeline must be one of {TIMELINES}, got {timeline!r}"
             raise ValueError(msg)
         if not (math.isfinite(speed) and speed > 0):
             msg = f"speed must be a positive number, got {speed!r}"
+            raise ValueError(msg)
+        if time_bounds not in _TIME_BOUNDS:
+            msg = f"time_bounds must be one of {_TIME_BOUNDS}, got {time_bounds!r}"
             raise ValueError(msg)
         self._credentials = DEFAULT_CREDENTIALS if credentials is None else credentials
         self._clock: Callable[[], float] = FakeClock() if clock is None else clock
@@ -152,6 +163,7 @@ class Emulator:
             seed=seed,
             timeline=timeline,
             speed=float(speed),
+            exclusive_bounds=time_bounds == "exclusive",
             empty_last_token=empty_last_token,
             prerender=prerender,
             record_requests=record_requests,
@@ -191,6 +203,11 @@ class Emulator:
     def speed(self) -> float:
         """The factor dividing the queue and run times of new jobs."""
         return self._app.speed
+
+    @property
+    def time_bounds(self) -> str:
+        """``"inclusive"`` or ``"exclusive"``: the creation-time bounds of list filters."""
+        return "exclusive" if self._app.exclusive_bounds else "inclusive"
 
     @property
     def clock(self) -> Callable[[], float]:

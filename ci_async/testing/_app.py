@@ -16,7 +16,8 @@ Routes (everything else: 404 ``NotFound`` / 405 ``MethodNotAllowed``):
   submitted, running, paused or already cancelled; 400 ``ResourceNotFound``
   for an unknown id; 400 ``InvalidArgument`` for a job that already finished.
 
-A request is first recorded, then faults are applied, then the bucket and
+A request is first recorded, then delayed (the emulator's ``latency`` plus any
+latency or delay fault, as a real asynchronous sleep), then faults are applied, then the bucket and
 region in the ``Host`` header are checked (404 ``NoSuchBucket`` when a
 ``{bucket}.ci.{region}.myqcloud.com`` host — or ``.cos.``/``.pic.`` — names
 another bucket or another region; any other host, such as ``127.0.0.1:8321``,
@@ -128,6 +129,7 @@ class EmulatorApp:
         timeline: str,
         speed: float,
         exclusive_bounds: bool,
+        latency: float,
         empty_last_token: bool,
         prerender: bool,
         record_requests: bool,
@@ -144,6 +146,7 @@ class EmulatorApp:
         self.timeline = timeline
         self.speed = speed
         self.exclusive_bounds = exclusive_bounds
+        self.latency = latency
         self.empty_last_token = empty_last_token
         self.prerender = prerender
         self.record_requests = record_requests
@@ -193,7 +196,7 @@ class EmulatorApp:
             request = attrs.evolve(request, fault=fault.kind)
         if self.record_requests:
             self.requests.append(request)
-        delay = self.faults.latency_for(request)
+        delay = self.latency + self.faults.latency_for(request)
         if fault is not None and fault.kind == "delay":
             delay += fault.seconds
         if delay > 0:

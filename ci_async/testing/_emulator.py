@@ -40,6 +40,12 @@ _TIME_BOUNDS = ("inclusive", "exclusive")
 TimeLike = datetime | float | int | str
 
 
+def _check_latency(seconds: float) -> None:
+    if not (math.isfinite(seconds) and seconds >= 0):
+        msg = f"latency must be a number of seconds, 0 or more, got {seconds!r}"
+        raise ValueError(msg)
+
+
 def _timestamp(value: TimeLike, label: str) -> float:
     if isinstance(value, datetime):
         if value.tzinfo is None:
@@ -102,6 +108,12 @@ class Emulator:
             at a bound: ``"inclusive"`` (the default) lists it, ``"exclusive"``
             leaves it out; both bounds alike. The service does not document
             which it does: run listing code under both.
+        latency: Seconds every answer waits, as a real asynchronous sleep
+            (other requests are served meanwhile), e.g. ``0.02`` for a
+            benchmark's 20 ms server latency. The same delay as
+            ``faults.latency(...)``, but a setting of the emulator:
+            ``faults.clear()`` leaves it alone, and latency faults add to
+            it. See :attr:`latency`.
 
     Example:
         >>> emulator = Emulator(seed=1)
@@ -129,6 +141,7 @@ class Emulator:
         timeline: str = "realistic",
         speed: float = 1.0,
         time_bounds: str = "inclusive",
+        latency: float = 0.0,
     ) -> None:
         if timeline not in TIMELINES:
             msg = f"timeline must be one of {TIMELINES}, got {timeline!r}"
@@ -136,6 +149,7 @@ class Emulator:
         if not (math.isfinite(speed) and speed > 0):
             msg = f"speed must be a positive number, got {speed!r}"
             raise ValueError(msg)
+        _check_latency(latency)
         if time_bounds not in _TIME_BOUNDS:
             msg = f"time_bounds must be one of {_TIME_BOUNDS}, got {time_bounds!r}"
             raise ValueError(msg)
@@ -164,6 +178,7 @@ class Emulator:
             timeline=timeline,
             speed=float(speed),
             exclusive_bounds=time_bounds == "exclusive",
+            latency=float(latency),
             empty_last_token=empty_last_token,
             prerender=prerender,
             record_requests=record_requests,
@@ -208,6 +223,20 @@ class Emulator:
     def time_bounds(self) -> str:
         """``"inclusive"`` or ``"exclusive"``: the creation-time bounds of list filters."""
         return "exclusive" if self._app.exclusive_bounds else "inclusive"
+
+    @property
+    def latency(self) -> float:
+        """Seconds every answer waits (a real asynchronous sleep); may be changed at any time.
+
+        Raises:
+            ValueError: On assignment, a negative or non-finite number.
+        """
+        return self._app.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        _check_latency(seconds)
+        self._app.latency = float(seconds)
 
     @property
     def clock(self) -> Callable[[], float]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -15,9 +13,10 @@ from .._signing import CosSigner, Credentials
 from ._app import EmulatorApp
 from ._clock import FakeClock
 from ._faults import FaultPlan
+from ._options import TimeLike, check_latency, check_settings, span, timestamp
 from ._records import RecordedRequest
-from ._render import parse_time
-from ._seed import TIMELINES, generate_jobs, new_id, schedule
+from ._samples import SAMPLE_JOBS
+from ._seed import generate_jobs, new_id, schedule
 from ._server import EmulatorServer
 from ._store import ALL_STATES, JOB_TYPES, JobStore, StoredJob
 from ._transport import EmulatorTransport
@@ -32,29 +31,6 @@ DEFAULT_CREDENTIALS = Credentials(
     "AKIDEMULATOR00000000000000000000EXAMPLE",
     "emulator-secret-key-000000000000000",
 )
-
-_TIME_BOUNDS = ("inclusive", "exclusive")
-
-#: A point in time: an aware datetime, unix seconds, or the wire format
-#: ``2022-06-27T15:23:10+0800``.
-TimeLike = datetime | float | int | str
-
-
-def _check_latency(seconds: float) -> None:
-    if not (math.isfinite(seconds) and seconds >= 0):
-        msg = f"latency must be a number of seconds, 0 or more, got {seconds!r}"
-        raise ValueError(msg)
-
-
-def _timestamp(value: TimeLike, label: str) -> float:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            msg = f"{label} must be timezone-aware"
-            raise ValueError(msg)
-        return float(int(value.timestamp()))
-    if isinstance(value, str):
-        return float(int(parse_time(value)))
-    return float(int(value))
 
 
 class Emulator:
@@ -143,16 +119,7 @@ class Emulator:
         time_bounds: str = "inclusive",
         latency: float = 0.0,
     ) -> None:
-        if timeline not in TIMELINES:
-            msg = f"timeline must be one of {TIMELINES}, got {timeline!r}"
-            raise ValueError(msg)
-        if not (math.isfinite(speed) and speed > 0):
-            msg = f"speed must be a positive number, got {speed!r}"
-            raise ValueError(msg)
-        _check_latency(latency)
-        if time_bounds not in _TIME_BOUNDS:
-            msg = f"time_bounds must be one of {_TIME_BOUNDS}, got {time_bounds!r}"
-            raise ValueError(msg)
+        check_settings(timeline=timeline, speed=speed, time_bounds=time_bounds, latency=latency)
         self._credentials = DEFAULT_CREDENTIALS if credentials is None else credentials
         self._clock: Callable[[], float] = FakeClock() if clock is None else clock
         self._bucket = bucket
@@ -235,7 +202,7 @@ class Emulator:
 
     @latency.setter
     def latency(self, seconds: float) -> None:
-        _check_latency(seconds)
+        check_latency(seconds)
         self._app.latency = float(seconds)
 
     @property
@@ -434,7 +401,7 @@ class Emulator:
             raise ValueError(msg)
         now = self.now()
         created = (
-            float(int(now)) if creation_time is None else _timestamp(creation_time, "creation_time")
+            float(int(now)) if creation_time is None else timestamp(creation_time, "creation_time")
         )
         if job_id is None:
             with self._rng_lock:
@@ -455,8 +422,8 @@ class Emulator:
             manifest=manifest,
             url_file=url_file,
             object=object,
-            interval_start=None if start is None else _timestamp(start, "time_interval"),
-            interval_end=None if end is None else _timestamp(end, "time_interval"),
+            interval_start=None if start is None else timestamp(start, "time_interval"),
+            interval_end=None if end is None else timestamp(end, "time_interval"),
             workflow_ids=tuple(workflow_ids),
             queue_id=queue_id,
             user_data=user_data,
@@ -486,27 +453,94 @@ class Emulator:
         self._store.add(job)
         return job
 
-    def generate(self, n: int, *, seed: int | None = None) -> list[StoredJob]:
+    def add_samples(self) -> list[StoredJob]:
+        """Add the jobs of the API documentation's samples, so that the ids it shows exist.
+
+        The describe sample's Workflow job ``b3deffea2f84911ec9cb15254008618d9``
+        (``Success``) and the list sample's Job-type job
+        ``be8f65004eb8511eaaed4f377124a303c`` (``Running``, as the sample shows
+        it), both created at ``2022-06-27T15:23:10+0800`` with the samples'
+        fields. The standalone ``python -m ci_async emulator`` adds them unless
+        given ``--no-samples``.
+
+        Returns:
+            The two stored jobs.
+
+        Raises:
+            ValueError: A job with one of these ids exists already.
+        """
+        present = [fields["job_id"] for fields in SAMPLE_JOBS if fields["job_id"] in self._store]
+        if present:
+            msg = f"the sample jobs exist already: {', '.join(present)}"
+            raise ValueError(msg)
+        return [self.add_job(**fields) for fields in SAMPLE_JOBS]
+
+    def generate(
+        self,
+        n: int,
+        *,
+        seed: int | None = None,
+        between: tuple[TimeLike, TimeLike] | None = None,
+        hotspot: tuple[TimeLike, TimeLike] | None = None,
+        hot_fraction: float | None = None,
+    ) -> list[StoredJob]:
         """Add ``n`` realistic jobs: both types, mixed states, created over ~6 months.
+
+        Creation times are whole seconds; by default most jobs are weeks or
+        months old and a few were created in the last minutes or hours (those
+        are still queued or running). For listing tests that need skew — many
+        jobs in a short span, many sharing a second — give a ``hotspot``::
+
+            emulator.generate(
+                100_000,
+                seed=1,
+                between=("2024-05-01T00:00:00+0800", "2024-05-31T23:59:59+0800"),
+                hotspot=("2024-05-20T12:00:00+0800", "2024-05-20T12:09:59+0800"),
+            )
+
+        puts ~90 % of the jobs in those ten minutes (~150 a second) and the
+        rest over the month. 100,000 jobs take a second or two.
 
         Args:
             n: How many jobs.
             seed: The same seed (and clock) always gives the same jobs. Default:
                 derived from the emulator's seed, different on each call.
+            between: ``(first, last)``: spread the creation times evenly over
+                these seconds (both included) instead of the last ~6 months.
+            hotspot: ``(first, last)``: put a ``hot_fraction`` of the jobs in
+                these seconds (both included), evenly; the others follow
+                ``between`` or the default spread.
+            hot_fraction: The share of jobs in the ``hotspot``, from 0 to 1
+                (default 0.9); each job lands there with this probability.
 
         Returns:
             The new jobs, in no particular order.
 
         Raises:
-            ValueError: ``n`` is negative.
+            ValueError: ``n`` is negative, a range ends before it starts, or
+                ``hot_fraction`` is outside 0..1 or given without a ``hotspot``.
         """
         if n < 0:
             msg = f"n must not be negative, got {n!r}"
             raise ValueError(msg)
+        if hot_fraction is not None and hotspot is None:
+            msg = "hot_fraction needs a hotspot"
+            raise ValueError(msg)
+        fraction = 0.9 if hot_fraction is None else hot_fraction
+        if not 0 <= fraction <= 1:
+            msg = f"hot_fraction must be from 0 to 1, got {hot_fraction!r}"
+            raise ValueError(msg)
         if seed is None:
             seed = self._seed * 1_000_003 + self._generations
         self._generations += 1
-        jobs = generate_jobs(n, seed=seed, now=self.now())
+        jobs = generate_jobs(
+            n,
+            seed=seed,
+            now=self.now(),
+            between=span(between, "between"),
+            hotspot=span(hotspot, "hotspot"),
+            hot_fraction=fraction,
+        )
         self._store.add_many(jobs)
         return jobs
 

@@ -71,8 +71,8 @@ class Emulator:
         timeline: How long jobs created from now on (by create requests and
             :meth:`add_job`) queue and run. ``"realistic"`` (the default): 1-30
             s in the queue (one job in ten: 1-30 min), then a run of ~90 s
-            (median; up to 6 h). ``"quick"``: 0.5-1.5 s in the queue, then 1-3
-            s running, so a job ends within 4.5 s of its creation (what the
+            (median; up to 6 h). ``"quick"``: 0.25-0.75 s in the queue, then
+            0.5-1.25 s running, so a job ends within 2 s of its creation (what the
             standalone ``python -m ci_async emulator`` uses, with a real
             clock). Jobs made by :meth:`generate` always follow realistic
             timelines: they are history.

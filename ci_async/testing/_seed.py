@@ -81,7 +81,8 @@ def timeline(seed: int, job_id: str, kind: str = "realistic") -> Timeline:
 
     ``realistic``: queued 1-30 s (one job in ten: 60-1,800 s), then running a
     lognormal time with a median of ~90 s, at most 6 h. ``quick``: queued
-    0.5-1.5 s, then running 1-3 s, so a new job ends within 4.5 s. Either way
+    0.25-0.75 s, then running 0.5-1.25 s, so a new job ends within 2 s (a client
+    polling every 2 s sees it end at its second poll). Either way
     85 % of jobs succeed and the others fail with one of a few error codes.
     """
     return _draw(random.Random(f"{seed}/{job_id}"), kind)
@@ -91,8 +92,8 @@ def _draw(rng: random.Random, kind: str = "realistic") -> Timeline:
     """A :func:`timeline` drawn from ``rng``."""
     draw = rng.random
     if kind == "quick":
-        delay = 0.5 + draw()
-        run = 1.0 + 2.0 * draw()
+        delay = 0.25 + 0.5 * draw()
+        run = 0.5 + 0.75 * draw()
     else:
         delay = float(1 + int(draw() * 30) if draw() < 0.9 else 60 + int(draw() * 1741))
         run = float(min(int(rng.lognormvariate(4.5, 1.2)) + 5, 6 * 3600))

@@ -27,23 +27,23 @@ async def create(emulator: Emulator) -> dict[str, str]:
 
 
 async def test_quick_jobs_created_by_requests_end_within_seconds(anyio_backend: str) -> None:
-    """timeline="quick": a created job is Submitted, then Success or Failed 4.5 s later."""
+    """timeline="quick": a created job is Submitted, then Success or Failed 2 s later."""
     emulator = Emulator(timeline="quick", clock=FakeClock(T0 + 0.25))
     detail = await create(emulator)
     assert "Submitted" == detail["State"]
-    emulator.advance(4.5)
+    emulator.advance(2)
     assert emulator.state(detail["JobId"]) in ("Success", "Failed")
 
 
 def test_quick_timelines_are_bounded() -> None:
-    """Every quick job queues 0.5-1.5 s and runs 1-3 s; outcomes stay mixed."""
+    """Every quick job queues 0.25-0.75 s and runs 0.5-1.25 s; outcomes stay mixed."""
     emulator = Emulator(timeline="quick", clock=FakeClock(T0))
     jobs = [emulator.add_job() for _ in range(300)]
     for job in jobs:
         assert job.started_at is not None
         assert job.ended_at is not None
-        assert 0.5 <= job.started_at - T0 <= 1.5
-        assert 1.0 <= job.ended_at - job.started_at <= 3.0
+        assert 0.25 <= job.started_at - T0 <= 0.75
+        assert 0.5 <= job.ended_at - job.started_at <= 1.25
     assert {"Success", "Failed"} == {job.outcome for job in jobs}
 
 

@@ -178,7 +178,7 @@ class Emulator:
 
     @property
     def timeline(self) -> str:
-        """The timeline of new jobs: ``"realistic"`` or ``"quick"``."""
+        """The timeline of new jobs, ``"realistic"`` or ``"quick"``."""
         return self._app.timeline
 
     @property
@@ -188,7 +188,7 @@ class Emulator:
 
     @property
     def time_bounds(self) -> str:
-        """``"inclusive"`` or ``"exclusive"``: the creation-time bounds of list filters."""
+        """How list filters treat their creation-time bounds, ``"inclusive"`` or ``"exclusive"``."""
         return "exclusive" if self._app.exclusive_bounds else "inclusive"
 
     @property

@@ -100,6 +100,13 @@ def _seconds(text: str) -> float:
     return _number(text, positive=False)
 
 
+def _host(text: str) -> str:
+    if not text.strip():
+        msg = "must be an address such as 127.0.0.1, 0.0.0.0 or ::"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
 def _bucket(text: str) -> str:
     if not _BUCKET_RE.match(text):
         msg = f"must be BucketName-APPID (lower case, e.g. examplebucket-1250000000), got {text!r}"
@@ -128,6 +135,7 @@ def _parser(prog: str | None) -> _ArgumentParser:
     )
     parser.add_argument(
         "--host",
+        type=_host,
         default="127.0.0.1",
         help="address to bind; 0.0.0.0 or :: for all interfaces, in which case the "
         "printed URL is the loopback one (default: %(default)s)",

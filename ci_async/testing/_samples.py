@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["SAMPLE_JOBS", "SAMPLE_STATES"]
+__all__ = ["SAMPLE_JOBS"]
 
 _CREATED = "2022-06-27T15:23:10+0800"
 _INTERVAL = ("2022-02-01T12:00:00+0800", "2022-05-01T12:00:00+0800")
@@ -50,6 +50,3 @@ SAMPLE_JOBS: tuple[dict[str, Any], ...] = (
         "job_level": 0,
     },
 )
-
-#: The state each sample job is in, by id.
-SAMPLE_STATES = {job["job_id"]: job["state"] for job in SAMPLE_JOBS}

@@ -232,6 +232,7 @@ def test_prerender() -> None:
         (["--time-bounds", "open"], "argument --time-bounds: invalid choice: 'open'"),
         (["--bucket", "Example"], "argument --bucket: must be BucketName-APPID"),
         (["--region", "AP_BEIJING"], "argument --region: must be a region such as ap-beijing"),
+        (["--host", ""], "argument --host: must be an address"),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(
@@ -361,12 +362,14 @@ def test_all_interfaces_advertise_a_loopback_url(host: str, loopback: str) -> No
     """--host 0.0.0.0 or :: prints a usable loopback URL and says so on stderr."""
     if host == "::" and not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")
-    running = start("--host", host, "--jobs", "1", "--no-verify")
+    running = start(
+        "--host", host, "--jobs", "1", "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY
+    )
     try:
         endpoint = exports(running)["CI_ASYNC_ENDPOINT"]
         assert endpoint == running.url
         assert endpoint.startswith(f"http://{loopback}:")
-        assert 200 == httpx.get(endpoint + "/inventorytriggerjob").status_code
+        assert 200 == running.request("GET", "/inventorytriggerjob").status_code
     finally:
         running.stop()
     assert f"listening on all interfaces ({host} port" in running.stderr

@@ -7,16 +7,21 @@ Routes (everything else: 404 ``NotFound`` / 405 ``MethodNotAllowed``):
 * ``GET /inventorytriggerjob`` — list with ``type``, ``states``, ``orderByTime``,
   ``startCreationTime``, ``endCreationTime``, ``workflowId``, ``jobId``,
   ``name``, ``size``, ``nextToken`` (parameter names are matched without regard
-  to case; empty values count as absent). Bad values: 400 ``InvalidArgument``.
+  to case; empty values count as absent). Bad values: 400 ``InvalidArgument``,
+  as is a ``nextToken`` issued for another order or other filters. Both
+  creation-time bounds are inclusive, or both exclusive (``time_bounds``).
 * ``POST /inventorytriggerjob`` — create from a ``<Request>`` body; the answer
   carries the new job's ``JobsDetail``.
 * ``PUT /inventorytriggerjob/<id>?cancel`` — cancel: 200 for a job that is
   submitted, running, paused or already cancelled; 400 ``ResourceNotFound``
   for an unknown id; 400 ``InvalidArgument`` for a job that already finished.
 
-A request is first recorded, then faults are applied, then the bucket in the
-``Host`` header is checked (404 ``NoSuchBucket`` when it names another bucket),
-then the signature, then the operation runs.
+A request is first recorded, then delayed (the emulator's ``latency`` plus any
+latency or delay fault, as a real asynchronous sleep), then faults are applied, then the bucket and
+region in the ``Host`` header are checked (404 ``NoSuchBucket`` when a
+``{bucket}.ci.{region}.myqcloud.com`` host — or ``.cos.``/``.pic.`` — names
+another bucket or another region; any other host, such as ``127.0.0.1:8321``,
+is served), then the signature, then the operation runs.
 """
 
 from __future__ import annotations
@@ -65,7 +70,11 @@ _PREFIX = "/inventorytriggerjob"
 _MAX_BODY = 1 << 20
 _MAX_DESCRIBE_IDS = 100
 _MAX_CACHED_PAGES = 1024  # up to ~100 MB of 100-job pages
-_BUCKET_HOST_RE = re.compile(r"^([a-z0-9][a-z0-9-]*-\d+)\.(?:ci|cos|pic)\.")
+#: ``{bucket}.{ci|cos|pic}.`` and, when the rest is ``{region}.myqcloud.com[:port]``, the region.
+_BUCKET_HOST_RE = re.compile(
+    r"^(?P<bucket>[a-z0-9][a-z0-9-]*-\d+)\.(?:ci|cos|pic)\."
+    r"(?:(?P<region>[a-z0-9-]+)\.myqcloud\.com(?::\d*)?$)?"
+)
 _REASONS = {
     200: "OK",
     400: "Bad Request",
@@ -115,7 +124,12 @@ class EmulatorApp:
         verify_signatures: bool,
         require_signed_host: bool,
         bucket: str,
+        region: str,
         seed: int,
+        timeline: str,
+        speed: float,
+        exclusive_bounds: bool,
+        latency: float,
         empty_last_token: bool,
         prerender: bool,
         record_requests: bool,
@@ -127,7 +141,12 @@ class EmulatorApp:
         self.verify_signatures = verify_signatures
         self.require_signed_host = require_signed_host
         self.bucket = bucket
+        self.region = region
         self.seed = seed
+        self.timeline = timeline
+        self.speed = speed
+        self.exclusive_bounds = exclusive_bounds
+        self.latency = latency
         self.empty_last_token = empty_last_token
         self.prerender = prerender
         self.record_requests = record_requests
@@ -177,7 +196,7 @@ class EmulatorApp:
             request = attrs.evolve(request, fault=fault.kind)
         if self.record_requests:
             self.requests.append(request)
-        delay = self.faults.latency_for(request)
+        delay = self.latency + self.faults.latency_for(request)
         if fault is not None and fault.kind == "delay":
             delay += fault.seconds
         if delay > 0:
@@ -348,7 +367,11 @@ class EmulatorApp:
     def _check_bucket(self, request: RecordedRequest) -> None:
         host = (request.header("host") or "").lower()
         match = _BUCKET_HOST_RE.match(host)
-        if match is not None and match.group(1) != self.bucket:
+        if match is None:
+            return
+        region = match["region"]
+        if match["bucket"] != self.bucket or (region is not None and region != self.region):
+            # The service's answer: another region's endpoint does not hold the bucket.
             raise ApiError(404, "NoSuchBucket", "The specified bucket does not exist.")
 
     # --- operations ------------------------------------------------------------------
@@ -376,9 +399,13 @@ class EmulatorApp:
             if cached is not None:
                 return cached
         params = {name.lower(): value for name, value in request.query}
-        query = parse_list_query(params)
+        query = parse_list_query(params, exclusive_bounds=self.exclusive_bounds)
         jobs, last = self.store.page(query, now)
-        token = None if last is None else _encode_token(last, ascending=query.ascending)
+        token = (
+            None
+            if last is None
+            else _encode_token(last, ascending=query.ascending, filters=query.filters_key)
+        )
         if repeat_token:
             token = params.get("nexttoken") or token
         body = render_list(
@@ -408,15 +435,17 @@ class EmulatorApp:
 
     def _create(self, request: RecordedRequest, request_id: str) -> bytes:
         fields = parse_create_body(request.body)
-        now = float(int(self.clock()))
+        moment = self.clock()
+        now = float(int(moment))
         job_id = self.new_job_id(now)
         if fields["type"] == "Job" and fields.get("queue_id") is None:
             fields["queue_id"] = self.default_queue_id
-        job = StoredJob(
-            job_id=job_id, creation_time=now, **schedule(self.seed, job_id, now), **fields
+        future = schedule(
+            self.seed, job_id, now, kind=self.timeline, speed=self.speed, origin=moment
         )
+        job = StoredJob(job_id=job_id, creation_time=now, **future, **fields)
         self.store.add(job)
-        return render_single(request_id, self.fragments.get(job, now))
+        return render_single(request_id, self.fragments.get(job, moment))
 
 
 def _header_text(value: bytes) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -14,8 +13,9 @@ from .._signing import CosSigner, Credentials
 from ._app import EmulatorApp
 from ._clock import FakeClock
 from ._faults import FaultPlan
+from ._options import TimeLike, check_latency, check_settings, span, timestamp
 from ._records import RecordedRequest
-from ._render import parse_time
+from ._samples import SAMPLE_JOBS
 from ._seed import generate_jobs, new_id, schedule
 from ._server import EmulatorServer
 from ._store import ALL_STATES, JOB_TYPES, JobStore, StoredJob
@@ -31,21 +31,6 @@ DEFAULT_CREDENTIALS = Credentials(
     "AKIDEMULATOR00000000000000000000EXAMPLE",
     "emulator-secret-key-000000000000000",
 )
-
-#: A point in time: an aware datetime, unix seconds, or the wire format
-#: ``2022-06-27T15:23:10+0800``.
-TimeLike = datetime | float | int | str
-
-
-def _timestamp(value: TimeLike, label: str) -> float:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            msg = f"{label} must be timezone-aware"
-            raise ValueError(msg)
-        return float(int(value.timestamp()))
-    if isinstance(value, str):
-        return parse_time(value)
-    return float(int(value))
 
 
 class Emulator:
@@ -70,7 +55,10 @@ class Emulator:
         require_signed_host: Refuse signatures that do not cover ``host``.
         bucket: The bucket served; a ``Host`` naming another bucket
             (``other-125….ci.region.myqcloud.com``) gets 404 ``NoSuchBucket``.
-        region: The region used for :meth:`session`'s default endpoint.
+        region: The region served (and that of :attr:`endpoint`); a ``Host``
+            ``{bucket}.ci.{region}.myqcloud.com`` (or ``.cos.``/``.pic.``)
+            naming another region gets 404 ``NoSuchBucket`` too. Hosts of
+            another form (``127.0.0.1:8321``) are served whatever they say.
         clock: Returns the current unix time; drives job states and the
             signature's time window. Default: a new :class:`FakeClock`.
         seed: Makes ids, request ids and job timelines reproducible.
@@ -80,6 +68,28 @@ class Emulator:
             a benchmark measures the client, not the emulator. Cached pages
             repeat the ``RequestId`` in the body (the header is fresh).
         record_requests: Keep every request in :attr:`requests`.
+        timeline: How long jobs created from now on (by create requests and
+            :meth:`add_job`) queue and run. ``"realistic"`` (the default): 1-30
+            s in the queue (one job in ten: 1-30 min), then a run of ~90 s
+            (median; up to 6 h). ``"quick"``: 0.25-0.75 s in the queue, then
+            0.5-1.25 s running, so a job ends within 2 s of its creation (what the
+            standalone ``python -m ci_async emulator`` uses, with a real
+            clock). Jobs made by :meth:`generate` always follow realistic
+            timelines: they are history.
+        speed: Divide those queue and run times by this factor (e.g. 60: a
+            realistic job runs ~1.5 s instead of ~90 s). Times given to
+            :meth:`add_job` (``start_after``, ``run_for``) are kept as given.
+        time_bounds: How the list filters ``startCreationTime`` and
+            ``endCreationTime`` (whole seconds) treat a job created exactly
+            at a bound: ``"inclusive"`` (the default) lists it, ``"exclusive"``
+            leaves it out; both bounds alike. The service does not document
+            which it does: run listing code under both.
+        latency: Seconds every answer waits, as a real asynchronous sleep
+            (other requests are served meanwhile), e.g. ``0.02`` for a
+            benchmark's 20 ms server latency. The same delay as
+            ``faults.latency(...)``, but a setting of the emulator:
+            ``faults.clear()`` leaves it alone, and latency faults add to
+            it. See :attr:`latency`.
 
     Example:
         >>> emulator = Emulator(seed=1)
@@ -104,7 +114,12 @@ class Emulator:
         empty_last_token: bool = False,
         prerender: bool = False,
         record_requests: bool = True,
+        timeline: str = "realistic",
+        speed: float = 1.0,
+        time_bounds: str = "inclusive",
+        latency: float = 0.0,
     ) -> None:
+        check_settings(timeline=timeline, speed=speed, time_bounds=time_bounds, latency=latency)
         self._credentials = DEFAULT_CREDENTIALS if credentials is None else credentials
         self._clock: Callable[[], float] = FakeClock() if clock is None else clock
         self._bucket = bucket
@@ -125,7 +140,12 @@ class Emulator:
             verify_signatures=verify_signatures,
             require_signed_host=require_signed_host,
             bucket=bucket,
+            region=region,
             seed=seed,
+            timeline=timeline,
+            speed=float(speed),
+            exclusive_bounds=time_bounds == "exclusive",
+            latency=float(latency),
             empty_last_token=empty_last_token,
             prerender=prerender,
             record_requests=record_requests,
@@ -148,13 +168,42 @@ class Emulator:
 
     @property
     def region(self) -> str:
-        """The region of :attr:`endpoint`."""
+        """The region served (that of :attr:`endpoint`)."""
         return self._region
 
     @property
     def endpoint(self) -> str:
         """The real service's URL for this bucket (used by in-process sessions)."""
         return f"https://{self._bucket}.ci.{self._region}.myqcloud.com"
+
+    @property
+    def timeline(self) -> str:
+        """The timeline of new jobs, ``"realistic"`` or ``"quick"``."""
+        return self._app.timeline
+
+    @property
+    def speed(self) -> float:
+        """The factor dividing the queue and run times of new jobs."""
+        return self._app.speed
+
+    @property
+    def time_bounds(self) -> str:
+        """How list filters treat their creation-time bounds, ``"inclusive"`` or ``"exclusive"``."""
+        return "exclusive" if self._app.exclusive_bounds else "inclusive"
+
+    @property
+    def latency(self) -> float:
+        """Seconds every answer waits (a real asynchronous sleep); may be changed at any time.
+
+        Raises:
+            ValueError: On assignment, a negative or non-finite number.
+        """
+        return self._app.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        check_latency(seconds)
+        self._app.latency = float(seconds)
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -325,8 +374,10 @@ class Emulator:
             output_bucket: ``Operation/Output/Bucket``.
             output_object: ``Operation/Output/Object``.
             job_level: ``Operation/JobLevel``.
-            start_after: Seconds from creation to ``Running`` (default: from the seed).
-            run_for: Seconds from ``Running`` to the end (default: from the seed).
+            start_after: Seconds from creation to ``Running`` (default: drawn
+                from the seed, on the emulator's ``timeline`` and ``speed``).
+            run_for: Seconds from ``Running`` to the end (default: drawn as
+                ``start_after``).
             outcome: ``"Success"`` or ``"Failed"`` at the end (default: from the seed).
             code: The job's ``Code`` (:attr:`ci_async.Job.code`) while it is
                 ``Failed`` (default: from the seed).
@@ -350,7 +401,7 @@ class Emulator:
             raise ValueError(msg)
         now = self.now()
         created = (
-            float(int(now)) if creation_time is None else _timestamp(creation_time, "creation_time")
+            float(int(now)) if creation_time is None else timestamp(creation_time, "creation_time")
         )
         if job_id is None:
             with self._rng_lock:
@@ -371,8 +422,8 @@ class Emulator:
             manifest=manifest,
             url_file=url_file,
             object=object,
-            interval_start=None if start is None else _timestamp(start, "time_interval"),
-            interval_end=None if end is None else _timestamp(end, "time_interval"),
+            interval_start=None if start is None else timestamp(start, "time_interval"),
+            interval_end=None if end is None else timestamp(end, "time_interval"),
             workflow_ids=tuple(workflow_ids),
             queue_id=queue_id,
             user_data=user_data,
@@ -387,6 +438,9 @@ class Emulator:
                 self._seed,
                 job_id,
                 created,
+                kind=self._app.timeline,
+                speed=self._app.speed,
+                origin=now if creation_time is None else created,
                 start_after=start_after,
                 run_for=run_for,
                 outcome=outcome,
@@ -399,27 +453,94 @@ class Emulator:
         self._store.add(job)
         return job
 
-    def generate(self, n: int, *, seed: int | None = None) -> list[StoredJob]:
+    def add_samples(self) -> list[StoredJob]:
+        """Add the jobs of the API documentation's samples, so that the ids it shows exist.
+
+        The describe sample's Workflow job ``b3deffea2f84911ec9cb15254008618d9``
+        (``Success``) and the list sample's Job-type job
+        ``be8f65004eb8511eaaed4f377124a303c`` (``Running``, as the sample shows
+        it), both created at ``2022-06-27T15:23:10+0800`` with the samples'
+        fields. The standalone ``python -m ci_async emulator`` adds them unless
+        given ``--no-samples``.
+
+        Returns:
+            The two stored jobs.
+
+        Raises:
+            ValueError: A job with one of these ids exists already.
+        """
+        present = [fields["job_id"] for fields in SAMPLE_JOBS if fields["job_id"] in self._store]
+        if present:
+            msg = f"the sample jobs exist already: {', '.join(present)}"
+            raise ValueError(msg)
+        return [self.add_job(**fields) for fields in SAMPLE_JOBS]
+
+    def generate(
+        self,
+        n: int,
+        *,
+        seed: int | None = None,
+        between: tuple[TimeLike, TimeLike] | None = None,
+        hotspot: tuple[TimeLike, TimeLike] | None = None,
+        hot_fraction: float | None = None,
+    ) -> list[StoredJob]:
         """Add ``n`` realistic jobs: both types, mixed states, created over ~6 months.
+
+        Creation times are whole seconds; by default most jobs are weeks or
+        months old and a few were created in the last minutes or hours (those
+        are still queued or running). For listing tests that need skew — many
+        jobs in a short span, many sharing a second — give a ``hotspot``::
+
+            emulator.generate(
+                100_000,
+                seed=1,
+                between=("2024-05-01T00:00:00+0800", "2024-05-31T23:59:59+0800"),
+                hotspot=("2024-05-20T12:00:00+0800", "2024-05-20T12:09:59+0800"),
+            )
+
+        puts ~90 % of the jobs in those ten minutes (~150 a second) and the
+        rest over the month. 100,000 jobs take a second or two.
 
         Args:
             n: How many jobs.
             seed: The same seed (and clock) always gives the same jobs. Default:
                 derived from the emulator's seed, different on each call.
+            between: ``(first, last)``: spread the creation times evenly over
+                these seconds (both included) instead of the last ~6 months.
+            hotspot: ``(first, last)``: put a ``hot_fraction`` of the jobs in
+                these seconds (both included), evenly; the others follow
+                ``between`` or the default spread.
+            hot_fraction: The share of jobs in the ``hotspot``, from 0 to 1
+                (default 0.9); each job lands there with this probability.
 
         Returns:
             The new jobs, in no particular order.
 
         Raises:
-            ValueError: ``n`` is negative.
+            ValueError: ``n`` is negative, a range ends before it starts, or
+                ``hot_fraction`` is outside 0..1 or given without a ``hotspot``.
         """
         if n < 0:
             msg = f"n must not be negative, got {n!r}"
             raise ValueError(msg)
+        if hot_fraction is not None and hotspot is None:
+            msg = "hot_fraction needs a hotspot"
+            raise ValueError(msg)
+        fraction = 0.9 if hot_fraction is None else hot_fraction
+        if not 0 <= fraction <= 1:
+            msg = f"hot_fraction must be from 0 to 1, got {hot_fraction!r}"
+            raise ValueError(msg)
         if seed is None:
             seed = self._seed * 1_000_003 + self._generations
         self._generations += 1
-        jobs = generate_jobs(n, seed=seed, now=self.now())
+        jobs = generate_jobs(
+            n,
+            seed=seed,
+            now=self.now(),
+            between=span(between, "between"),
+            hotspot=span(hotspot, "hotspot"),
+            hot_fraction=fraction,
+        )
         self._store.add_many(jobs)
         return jobs
 

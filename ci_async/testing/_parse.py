@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import attrs
 import xmltodict
 
 from ._render import parse_time
@@ -37,11 +38,15 @@ def invalid(message: str) -> ApiError:
     return ApiError(400, "InvalidArgument", message)
 
 
-def parse_list_query(params: dict[str, str]) -> ListQuery:
+def parse_list_query(params: dict[str, str], *, exclusive_bounds: bool = False) -> ListQuery:
     """Validate list parameters (names lower-cased) into a :class:`ListQuery`.
 
+    ``exclusive_bounds`` makes ``startCreationTime`` and ``endCreationTime``
+    leave out the jobs created exactly at them.
+
     Raises:
-        ApiError: 400 ``InvalidArgument`` for any bad value.
+        ApiError: 400 ``InvalidArgument`` for any bad value, or a ``nextToken``
+            issued for another order or other filters.
     """
     size_text = params.get("size") or "10"
     if not (size_text.isascii() and size_text.isdigit()) or not 1 <= int(size_text) <= 100:
@@ -65,14 +70,7 @@ def parse_list_query(params: dict[str, str]) -> ListQuery:
         raise invalid(f"unknown state(s) in states: {states_text!r}")
     start = _time_param(params, "startcreationtime", "startCreationTime")
     end = _time_param(params, "endcreationtime", "endCreationTime")
-    after = None
-    token = params.get("nexttoken")
-    if token:
-        try:
-            after = _decode_token(token, ascending=ascending)
-        except ValueError as exc:
-            raise invalid(str(exc)) from None
-    return ListQuery(
+    query = ListQuery(
         size=int(size_text),
         ascending=ascending,
         type=job_type,
@@ -82,8 +80,16 @@ def parse_list_query(params: dict[str, str]) -> ListQuery:
         workflow_id=params.get("workflowid") or None,
         job_id=params.get("jobid") or None,
         name=params.get("name") or None,
-        after=after,
+        exclusive_bounds=exclusive_bounds,
     )
+    token = params.get("nexttoken")
+    if not token:
+        return query
+    try:
+        after = _decode_token(token, ascending=ascending, filters=query.filters_key)
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
+    return attrs.evolve(query, after=after)
 
 
 def _time_param(params: dict[str, str], key: str, label: str) -> float | None:

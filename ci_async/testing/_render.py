@@ -3,21 +3,24 @@
 Element names and order follow the service's published samples
 (``<Response><RequestId/><JobsDetail>…</JobsDetail><NextToken/></Response>``);
 errors use the ``<Error>`` root. Times are written as the service writes them,
-``2022-06-27T15:23:10+0800`` (China Standard Time), and ``-`` for "not yet".
+``2022-06-27T15:23:10+0800`` (China Standard Time), and ``-`` for "not yet";
+:func:`format_time` and :func:`parse_time` only adapt unix seconds to the
+project's one wire-time formatter and parser (``ci_async._wire``).
 """
 
 from __future__ import annotations
 
-import calendar
 import itertools
 import math
-import time
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import escape
 
+from .._wire import format_time as _format_wire_time
+from .._wire import parse_time as _parse_wire_time
 from ._store import StoredJob
 
 __all__ = [
+    "CST",
     "FragmentCache",
     "format_time",
     "parse_time",
@@ -30,26 +33,27 @@ __all__ = [
     "render_single",
 ]
 
-_OFFSET = 8 * 3600  # the service answers in UTC+8
-WIRE_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+#: China Standard Time (UTC+8), the offset the service writes its times in.
+CST = timezone(timedelta(hours=8))
 
 
 def format_time(timestamp: float) -> str:
-    """Unix seconds -> ``2022-06-27T15:23:10+0800``."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S+0800", time.gmtime(int(timestamp) + _OFFSET))
+    """Unix seconds -> ``2022-06-27T15:23:10+0800`` (an adapter over ``ci_async._wire``)."""
+    return _format_wire_time(datetime.fromtimestamp(int(timestamp), CST))
 
 
 def parse_time(text: str) -> float:
-    """``%Y-%m-%dT%H:%M:%S%z`` (``+0800``, ``+08:00`` or ``Z``) -> unix seconds.
+    """A wire time (``+0800``, ``+08:00`` or ``Z``) -> unix seconds, via ``ci_async._wire``.
 
     Raises:
-        ValueError: If ``text`` is not in that format (a time zone is required).
+        ValueError: If ``text`` is not a wire time (a time zone is required;
+            ``-`` and the empty string are not times here).
     """
-    parsed = datetime.strptime(text, WIRE_TIME_FORMAT)
-    offset = parsed.utcoffset()
-    assert offset is not None  # %z always yields an aware datetime
-    naive = parsed.replace(tzinfo=None)
-    return float(calendar.timegm(naive.timetuple()) - offset.total_seconds())
+    parsed = _parse_wire_time(text)
+    if parsed is None:
+        msg = f"not a time like 2022-06-27T15:23:10+0800: {text[:40]!r}"
+        raise ValueError(msg)
+    return parsed.timestamp()
 
 
 def _text(tag: str, value: str) -> str:

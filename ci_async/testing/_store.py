@@ -4,6 +4,13 @@ Jobs are kept in a list of ``(creation_time, job_id)`` keys sorted ascending, so
 a page is a bisect plus a short scan, and a page token is a position *by key*,
 not an offset: jobs created while a client pages through the listing never
 shift it, and no job is seen twice or skipped.
+
+A token also carries the order and a checksum of the filters of the listing
+that issued it (type, states, the creation-time range, workflow id, job id,
+name; not the page size): it continues that listing only. Used with another
+order or other filters — another time window, say — it is refused (400
+``InvalidArgument``), so each filter combination has its own, independent
+token chain and a token that strays into another is caught, not followed.
 """
 
 from __future__ import annotations
@@ -189,12 +196,15 @@ class ListQuery:
         ascending: ``orderByTime=Asc``.
         type: ``Workflow``/``Job`` or ``None`` for both.
         states: The accepted states, or ``None`` for all.
-        start: Only jobs created at or after this time.
-        end: Only jobs created at or before this time.
+        start: Only jobs created at or after this time (after it, with
+            ``exclusive_bounds``).
+        end: Only jobs created at or before this time (before it, with
+            ``exclusive_bounds``).
         workflow_id: Only jobs triggered by this workflow.
         job_id: Only this job.
         name: Only jobs with exactly this name.
         after: Continue after this key (decoded from ``nextToken``).
+        exclusive_bounds: Leave out jobs created exactly at ``start`` or ``end``.
     """
 
     size: int = 10
@@ -207,6 +217,22 @@ class ListQuery:
     job_id: str | None = None
     name: str | None = None
     after: Key | None = None
+    exclusive_bounds: bool = False
+
+    @property
+    def filters_key(self) -> int:
+        """A checksum of the filters (not the page size, order or position), for tokens."""
+        states = None if self.states is None else sorted(self.states)
+        filters = (
+            self.type,
+            states,
+            self.start,
+            self.end,
+            self.workflow_id,
+            self.job_id,
+            self.name,
+        )
+        return zlib.crc32(repr(filters).encode())
 
     @property
     def is_unfiltered(self) -> bool:
@@ -362,8 +388,19 @@ class JobStore:
     def _bounds(self, query: ListQuery) -> tuple[int, int]:
         """The slice of keys inside the creation-time range and past the token's key."""
         keys = self._keys
-        lo = 0 if query.start is None else bisect.bisect_left(keys, (query.start, ""))
-        hi = len(keys) if query.end is None else bisect.bisect_right(keys, (query.end, _MAX_ID))
+        exclusive = query.exclusive_bounds
+        if query.start is None:
+            lo = 0
+        elif exclusive:
+            lo = bisect.bisect_right(keys, (query.start, _MAX_ID))
+        else:
+            lo = bisect.bisect_left(keys, (query.start, ""))
+        if query.end is None:
+            hi = len(keys)
+        elif exclusive:
+            hi = bisect.bisect_left(keys, (query.end, ""))
+        else:
+            hi = bisect.bisect_right(keys, (query.end, _MAX_ID))
         if query.after is not None:
             if query.ascending:
                 lo = max(lo, bisect.bisect_right(keys, query.after))
@@ -372,18 +409,22 @@ class JobStore:
         return lo, max(lo, hi)
 
 
-def encode_token(key: Key, *, ascending: bool) -> str:
-    """Encode a listing position as an opaque, URL-safe ``NextToken``."""
-    payload = f"{'a' if ascending else 'd'}{key[0]!r}|{key[1]}".encode()
+def encode_token(key: Key, *, ascending: bool, filters: int) -> str:
+    """Encode a listing position as an opaque, URL-safe ``NextToken``.
+
+    ``filters`` is the :attr:`ListQuery.filters_key` of the listing.
+    """
+    payload = f"{'a' if ascending else 'd'}{filters & 0xFFFFFFFF:08x}{key[0]!r}|{key[1]}".encode()
     check = zlib.crc32(payload).to_bytes(4, "big")
     return base64.urlsafe_b64encode(payload + check).rstrip(b"=").decode("ascii")
 
 
-def decode_token(token: str, *, ascending: bool) -> Key:
-    """Decode a ``NextToken`` made by :func:`encode_token` for the same ordering.
+def decode_token(token: str, *, ascending: bool, filters: int) -> Key:
+    """Decode a ``NextToken`` made by :func:`encode_token` for the same ordering and filters.
 
     Raises:
-        ValueError: If the token is not one of ours or was made for the other ordering.
+        ValueError: If the token is not one of ours, or was made for the other
+            ordering or for other filters.
     """
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
@@ -395,9 +436,18 @@ def decode_token(token: str, *, ascending: bool) -> Key:
         msg = "invalid nextToken"
         raise ValueError(msg)
     text = payload.decode("utf-8", "replace")
-    order, rest = text[:1], text[1:]
+    order, scope, rest = text[:1], text[1:9], text[9:]
+    if order not in ("a", "d") or len(scope) != 8:
+        msg = "invalid nextToken"
+        raise ValueError(msg)
     if order != ("a" if ascending else "d"):
         msg = "nextToken was issued for the other orderByTime"
+        raise ValueError(msg)
+    if scope != f"{filters & 0xFFFFFFFF:08x}":
+        msg = (
+            "nextToken was issued for a listing with other filters: a token only "
+            "continues the listing (type, states, creation times, ids, name) that issued it"
+        )
         raise ValueError(msg)
     timestamp, sep, job_id = rest.partition("|")
     try:

@@ -14,7 +14,9 @@ import httpx
 import pytest
 
 from ci_async._signing import sign_v5
-from ci_async.testing._cli import main
+from ci_async.testing._cli import advertised_url, build_emulator, main, parse_args
+
+from ._support import parse
 
 SECRET_ID = "AKIDcommandline000000000000000000000"
 SECRET_KEY = "command-line-secret-key"
@@ -37,24 +39,46 @@ class Running:
         self.printed = printed
 
     def get(self, path: str, *, secret_id: str, secret_key: str) -> httpx.Response:
-        host = self.url.removeprefix("http://")
+        return self.request("GET", path, secret_id=secret_id, secret_key=secret_key)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        secret_id: str = SECRET_ID,
+        secret_key: str = SECRET_KEY,
+        host: str | None = None,
+        content: bytes | None = None,
+        timeout: float = 10,
+    ) -> httpx.Response:
+        """A request signed by hand over the Host sent (by default, the URL's)."""
+        host = host or self.url.removeprefix("http://")
         start = int(time.time()) - 60
         authorization = sign_v5(
             secret_id=secret_id,
             secret_key=secret_key,
-            method="GET",
+            method=method,
             path=path,
             params=[],
             headers={"host": host},
             key_time=f"{start};{start + 600}",
         )
-        return httpx.get(self.url + path, headers={"Authorization": authorization})
+        return httpx.request(
+            method,
+            self.url + path,
+            headers={"Authorization": authorization, "Host": host},
+            content=content,
+            timeout=timeout,
+        )
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signum)
-        self.process.communicate(timeout=20)  # also closes the pipes
+        _, self.stderr = self.process.communicate(timeout=20)  # also closes the pipes
         return self.process.returncode
+
+    stderr = ""
 
 
 def exports(running: Running) -> dict[str, str]:
@@ -75,6 +99,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 def start(*args: str, env: Mapping[str, str] | None = None) -> Running:
     process = subprocess.Popen(
         [sys.executable, "-m", "ci_async.testing", "--port", "0", *args],
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -155,7 +180,10 @@ def test_prints_exports_that_point_at_it(running: Running) -> None:
 
 
 def test_printed_exports_configure_the_command_line() -> None:
-    """With only the printed exports set, ``python -m ci_async jobs list`` lists its jobs."""
+    """With only the printed exports set, ``python -m ci_async jobs list`` lists its jobs.
+
+    Three seeded ones and the two sample jobs of the API documentation.
+    """
     running = start("--jobs", "3")
     try:
         result = subprocess.run(
@@ -165,7 +193,7 @@ def test_printed_exports_configure_the_command_line() -> None:
             timeout=60,
             env=clean_env(**exports(running)),
         )
-        assert (0, 3) == (result.returncode, len(result.stdout.splitlines()))
+        assert (0, 5) == (result.returncode, len(result.stdout.splitlines()))
     finally:
         running.stop()
 
@@ -191,37 +219,227 @@ def test_prerender() -> None:
 
 
 @pytest.mark.parametrize(
-    "argv",
-    [["--secret-id", "only-half"], ["--jobs", "-1"], ["--port", "70000"], ["--bogus"]],
+    ("argv", "message"),
+    [
+        (["--secret-id", "only-half"], "give both --secret-id and --secret-key, or neither"),
+        (["--jobs", "-1"], "argument --jobs: must be a whole number, 0 or more, got '-1'"),
+        (["--port", "70000"], "argument --port: must be from 0 to 65535"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--speed", "0"], "argument --speed: must be a number above 0, got '0'"),
+        (["--speed", "nan"], "argument --speed: must be a number above 0"),
+        (["--latency", "-1"], "argument --latency: must be a number of seconds, 0 or more"),
+        (["--timeline", "fast"], "argument --timeline: invalid choice: 'fast'"),
+        (["--time-bounds", "open"], "argument --time-bounds: invalid choice: 'open'"),
+        (["--bucket", "Example"], "argument --bucket: must be BucketName-APPID"),
+        (["--region", "AP_BEIJING"], "argument --region: must be a region such as ap-beijing"),
+        (["--host", ""], "argument --host: must be an address"),
+    ],
 )
-def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    """Bad arguments are a usage error (exit status 2)."""
+def test_bad_arguments_are_one_line_and_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A usage error: one line on stderr worded as the jobs commands word theirs, exit 2."""
     with pytest.raises(SystemExit) as caught:
         main(argv)
-    assert 2 == caught.value.code
-    assert "error:" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert (2, "") == (caught.value.code, captured.out)
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"error: {message}")
+    assert line.endswith(" (see 'python -m ci_async emulator --help')")
 
 
-def test_busy_port_exits_1() -> None:
-    """A port that cannot be bound gives exit status 1 and a message."""
+def test_usage_errors_name_the_program_given(capsys: pytest.CaptureFixture[str]) -> None:
+    """Run as ``ci-async emulator``, the hint names that program."""
+    with pytest.raises(SystemExit):
+        main(["--bogus"], prog="ci-async emulator")
+    assert capsys.readouterr().err.endswith(" (see 'ci-async emulator --help')\n")
+
+
+def test_busy_port_is_one_error_line_and_exit_1() -> None:
+    """A port in use: nothing on stdout, one stderr line suggesting --port 0, exit status 1."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "ci_async.testing", "--port", str(port), "--no-verify"],
+            [sys.executable, "-m", "ci_async.testing", "--port", str(port), "--jobs", "5"],
             capture_output=True,
             text=True,
             timeout=60,
             env=clean_env(),
         )
-    assert 1 == result.returncode
-    assert "cannot serve" in result.stderr
+    assert (1, "") == (result.returncode, result.stdout)
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: cannot listen on 127.0.0.1:{port}: address already in use")
+    assert "--port 0" in line
 
 
 def test_help(capsys: pytest.CaptureFixture[str]) -> None:
-    """--help describes the options."""
+    """--help describes the options, new ones included."""
     with pytest.raises(SystemExit) as caught:
         main(["--help"])
     assert 0 == caught.value.code
-    assert "--secret-key" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    for option in (
+        "--secret-key",
+        "--region",
+        "--timeline",
+        "--speed",
+        "--no-samples",
+        "--time-bounds",
+        "--latency",
+    ):
+        assert option in text
+
+
+# --- what the command serves -------------------------------------------------
+
+CREATE = b"""<Request><Name>from-outside</Name><Type>Workflow</Type>
+<Input><Prefix>in/</Prefix></Input>
+<Operation><WorkflowIds>w7476ff3564ee45b7b490d64bccaba6cc</WorkflowIds></Operation></Request>"""
+SAMPLE_IDS = ("b3deffea2f84911ec9cb15254008618d9", "be8f65004eb8511eaaed4f377124a303c")
+
+
+def test_a_created_job_ends_on_its_own_with_default_flags(running: Running) -> None:
+    """create, then poll: with default flags a new job reaches Success or Failed by itself."""
+    created = running.request("POST", "/inventorytriggerjob", content=CREATE)
+    assert 200 == created.status_code, created.text
+    job_id = parse(created.content)["Response"]["JobsDetail"][0]["JobId"]
+    seen = []
+    deadline = time.monotonic() + 60  # a bound on a broken emulator, not a timing check
+    while time.monotonic() < deadline:
+        described = running.request("GET", f"/inventorytriggerjob/{job_id}")
+        seen.append(parse(described.content)["Response"]["JobsDetail"][0]["State"])
+        if seen[-1] in ("Success", "Failed"):
+            break
+        time.sleep(0.1)  # real time must pass for the job to move on
+    assert "Submitted" == seen[0]
+    assert seen[-1] in ("Success", "Failed"), seen
+
+
+def test_the_documented_sample_jobs_are_there(running: Running) -> None:
+    """By default, the API page's sample jobs exist, in their states."""
+    response = running.request("GET", "/inventorytriggerjob/" + ",".join(SAMPLE_IDS))
+    details = parse(response.content)["Response"]["JobsDetail"]
+    assert [("Workflow", "Success"), ("Job", "Running")] == [
+        (detail["Type"], detail["State"]) for detail in details
+    ]
+
+
+def test_no_samples() -> None:
+    """--no-samples leaves them out: describing them reports them missing."""
+    running = start("--jobs", "2", "--no-verify", "--no-samples")
+    try:
+        response = httpx.get(running.url + "/inventorytriggerjob/" + ",".join(SAMPLE_IDS))
+        assert list(SAMPLE_IDS) == parse(response.content)["Response"]["NonExistJobIds"]
+    finally:
+        running.stop()
+
+
+def test_region_and_bucket_flags_are_served_and_enforced() -> None:
+    """--bucket/--region: exported, served, and a Host naming another region is NoSuchBucket."""
+    args = ("--bucket", "media-1300000000", "--region", "ap-shanghai")
+    running = start("--jobs", "1", "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY, *args)
+    try:
+        ours = running.request(
+            "GET", "/inventorytriggerjob", host=f"{args[1]}.ci.ap-shanghai.myqcloud.com"
+        )
+        other = running.request(
+            "GET", "/inventorytriggerjob", host=f"{args[1]}.ci.ap-beijing.myqcloud.com"
+        )
+        assert (200, 404) == (ours.status_code, other.status_code)
+        assert "NoSuchBucket" == parse(other.content)["Error"]["Code"]
+        assert ("media-1300000000", "ap-shanghai") == (
+            exports(running)["CI_ASYNC_BUCKET"],
+            exports(running)["CI_ASYNC_REGION"],
+        )
+    finally:
+        running.stop()
+
+
+@pytest.mark.parametrize(("host", "loopback"), [("0.0.0.0", "127.0.0.1"), ("::", "[::1]")])
+def test_all_interfaces_advertise_a_loopback_url(host: str, loopback: str) -> None:
+    """--host 0.0.0.0 or :: prints a usable loopback URL and says so on stderr."""
+    if host == "::" and not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    running = start(
+        "--host", host, "--jobs", "1", "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY
+    )
+    try:
+        endpoint = exports(running)["CI_ASYNC_ENDPOINT"]
+        assert endpoint == running.url
+        assert endpoint.startswith(f"http://{loopback}:")
+        assert 200 == running.request("GET", "/inventorytriggerjob").status_code
+    finally:
+        running.stop()
+    assert f"listening on all interfaces ({host} port" in running.stderr
+    wildcard = f"[{host}]" if ":" in host else host
+    assert not [line for line in running.printed if f"//{wildcard}:" in line]
+
+
+def test_latency_flag_delays_answers() -> None:
+    """--latency: an answer waits longer than a short read timeout allows."""
+    running = start("--jobs", "1", "--no-verify", "--latency", "30")
+    try:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.get(running.url + "/inventorytriggerjob", timeout=0.2)
+    finally:
+        assert 0 == running.stop()
+
+
+# --- the emulator the command builds (in process) --------------------------------
+
+
+def test_defaults_of_the_command_line_emulator() -> None:
+    """Default flags: quick timeline on the wall clock, inclusive bounds, no latency, samples."""
+    emulator = build_emulator(parse_args(["--jobs", "3", "--no-verify"]))
+    assert ("quick", 1.0, "inclusive", 0.0) == (
+        emulator.timeline,
+        emulator.speed,
+        emulator.time_bounds,
+        emulator.latency,
+    )
+    assert ("examplebucket-1250000000", "ap-beijing") == (emulator.bucket, emulator.region)
+    assert {"Success", "Running"} == {emulator.state(job_id) for job_id in SAMPLE_IDS}
+    assert 5 == len(emulator)
+
+
+def test_flags_reach_the_emulator() -> None:
+    """Every setting flag is the emulator's setting."""
+    args = parse_args(
+        [
+            "--jobs", "4",
+            "--no-verify",
+            "--no-samples",
+            "--timeline", "realistic",
+            "--speed", "60",
+            "--time-bounds", "exclusive",
+            "--latency", "0.02",
+            "--bucket", "media-1300000000",
+            "--region", "ap-shanghai",
+        ]
+    )  # fmt: skip
+    emulator = build_emulator(args)
+    assert ("realistic", 60.0, "exclusive", 0.02, 4) == (
+        emulator.timeline,
+        emulator.speed,
+        emulator.time_bounds,
+        emulator.latency,
+        len(emulator),
+    )
+    assert ("media-1300000000", "ap-shanghai") == (emulator.bucket, emulator.region)
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8321"),
+        ("0.0.0.0", "http://127.0.0.1:8321"),
+        ("::", "http://[::1]:8321"),
+        ("::1", "http://[::1]:8321"),
+        ("localhost", "http://localhost:8321"),
+    ],
+)
+def test_advertised_url(host: str, url: str) -> None:
+    """Wildcards become the loopback address of their family; other hosts are kept."""
+    assert url == advertised_url(host, 8321)

@@ -58,8 +58,15 @@ def test_parse_time_accepts_offsets(text: str) -> None:
 
 def test_parse_time_needs_a_time_zone() -> None:
     """A naive time is refused."""
-    with pytest.raises(ValueError, match="does not match"):
+    with pytest.raises(ValueError, match="not a time like"):
         parse_time("2022-06-27T15:23:10")
+
+
+@pytest.mark.parametrize("text", ["-", ""])
+def test_parse_time_refuses_not_yet(text: str) -> None:
+    """The service's "not yet" is no time to filter or seed by."""
+    with pytest.raises(ValueError, match="not a time like"):
+        parse_time(text)
 
 
 async def test_describe_matches_the_sample(anyio_backend: str) -> None:
@@ -154,3 +161,45 @@ async def test_date_header_follows_the_emulator_clock(anyio_backend: str) -> Non
     emulator = Emulator(clock=FakeClock(start=1_700_000_000))
     response = await send(emulator, "GET", "/inventorytriggerjob")
     assert "Tue, 14 Nov 2023 22:13:20 GMT" == response.headers["date"]
+
+
+async def test_add_samples_serves_the_documented_samples(anyio_backend: str) -> None:
+    """add_samples(): both sample jobs, with every field of the samples but state and times."""
+    emulator = Emulator(verify_signatures=False)
+    added = emulator.add_samples()
+    assert {"b3deffea2f84911ec9cb15254008618d9": "Success"} | {
+        "be8f65004eb8511eaaed4f377124a303c": "Running"
+    } == {job.job_id: emulator.state(job.job_id) for job in added}
+    response = await send(emulator, "GET", "/inventorytriggerjob", params={"size": "2"})
+    document = xmltodict.parse(response.content, force_list={"JobsDetail"})
+    details = document["Response"]["JobsDetail"]
+    expected = sample("list_two_jobs.xml")["Response"]["JobsDetail"]
+    # Newest first; both were created in the same second, so by id, descending.
+    assert ["be8f65004eb8511eaaed4f377124a303c", "b3deffea2f84911ec9cb15254008618d9"] == [
+        detail["JobId"] for detail in details
+    ]
+    described = details[1]
+    assert ("Success", "2022-06-27T15:23:11+0800", "2022-06-27T15:25:10+0800") == (
+        described.pop("State"),
+        described.pop("StartTime"),
+        described.pop("EndTime"),
+    )
+    running = details[0]
+    assert ("Running", "2022-06-27T15:23:11+0800", "-") == (
+        running.pop("State"),
+        running.pop("StartTime"),
+        running.pop("EndTime"),
+    )
+    for detail in expected:
+        for key in ("State", "StartTime", "EndTime"):
+            detail.pop(key)
+    assert expected == [described, running]
+
+
+def test_add_samples_twice_is_refused() -> None:
+    """The sample ids are unique: a second add_samples() adds nothing and says why."""
+    emulator = Emulator()
+    emulator.add_samples()
+    with pytest.raises(ValueError, match="exist already"):
+        emulator.add_samples()
+    assert 2 == len(emulator)

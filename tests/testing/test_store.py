@@ -71,13 +71,13 @@ def test_cancel_before_start_has_no_start_time() -> None:
 
 def test_token_round_trip() -> None:
     """A token decodes to the key it was made from."""
-    token = encode_token((1_656_314_590.0, "b3deffea"), ascending=True)
-    assert (1_656_314_590.0, "b3deffea") == decode_token(token, ascending=True)
+    token = encode_token((1_656_314_590.0, "b3deffea"), ascending=True, filters=7)
+    assert (1_656_314_590.0, "b3deffea") == decode_token(token, ascending=True, filters=7)
 
 
 def test_token_is_url_safe() -> None:
     """Tokens need no escaping in a query string."""
-    token = encode_token((1_656_314_590.0, "b" + "f" * 32), ascending=False)
+    token = encode_token((1_656_314_590.0, "b" + "f" * 32), ascending=False, filters=0xFFFFFFFF)
     assert re.fullmatch(r"[A-Za-z0-9_-]+", token)
 
 
@@ -85,14 +85,30 @@ def test_token_is_url_safe() -> None:
 def test_foreign_tokens_are_refused(token: str) -> None:
     """Anything that is not one of the emulator's tokens is invalid."""
     with pytest.raises(ValueError, match="nextToken"):
-        decode_token(token, ascending=False)
+        decode_token(token, ascending=False, filters=0)
 
 
 def test_token_of_the_other_order_is_refused() -> None:
     """A Desc token cannot continue an Asc listing."""
-    token = encode_token((1.0, "b1"), ascending=False)
+    token = encode_token((1.0, "b1"), ascending=False, filters=0)
     with pytest.raises(ValueError, match="orderByTime"):
-        decode_token(token, ascending=True)
+        decode_token(token, ascending=True, filters=0)
+
+
+def test_token_of_other_filters_is_refused() -> None:
+    """A token continues only the listing (filters) that issued it."""
+    unfiltered, windowed = ListQuery(), ListQuery(start=1.0, end=2.0)
+    assert unfiltered.filters_key != windowed.filters_key
+    token = encode_token((1.0, "b1"), ascending=False, filters=unfiltered.filters_key)
+    with pytest.raises(ValueError, match="other filters"):
+        decode_token(token, ascending=False, filters=windowed.filters_key)
+
+
+def test_filters_key_ignores_size_order_and_state_order() -> None:
+    """Page size, order, position and the order of states do not change the key."""
+    one = ListQuery(size=5, states=frozenset({"Running", "Failed"}), name="n")
+    other = ListQuery(size=100, ascending=True, states=frozenset({"Failed", "Running"}), name="n")
+    assert one.filters_key == other.filters_key
 
 
 def test_duplicate_ids_are_refused() -> None:

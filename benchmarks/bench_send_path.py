@@ -32,12 +32,12 @@ from typing import Any
 import aiohttp
 import httpx
 import xmltodict
+from ci_async._transport import AiohttpTransport
 
 import ci_async
 from ci_async import _validate
 from ci_async._decode import _TIME_CACHE, decode_describe
 from ci_async._signing import sign_v5
-from ci_async._transport import AiohttpTransport
 from ci_async.testing import Emulator
 
 BUCKET = "examplebucket-1250000000"

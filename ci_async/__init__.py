@@ -6,7 +6,11 @@ modules (``ci_async._session``, ``ci_async._signing``, ...).
 
 from __future__ import annotations
 
+import logging
+
 # --- public re-exports (keep __all__ sorted; tests/test_exported_members.py checks it) ---
+from ._aiohttp import AiohttpTransport
+from ._credentials import Credentials, CredentialsProvider
 from ._errors import (
     AuthError,
     CIError,
@@ -36,9 +40,10 @@ from ._models import (
 from ._pagination import JobIterator
 from ._retry import RetryPolicy
 from ._session import Session
-from ._signing import CosSigner, Credentials, CredentialsProvider, Signer
+from ._signing import CosSigner, Signer
 
 __all__: list[str] = [
+    "AiohttpTransport",
     "AuthError",
     "CIError",
     "CosSigner",
@@ -78,6 +83,10 @@ for _name in __all__:
     if isinstance(_value, type) and _value.__module__.startswith("ci_async."):
         _value.__module__ = "ci_async"
 del _name, _value
+
+# A library does not print unless asked: retries are logged on "ci_async" at
+# WARNING, and reach stderr only once the application configures logging.
+logging.getLogger("ci_async").addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> str:

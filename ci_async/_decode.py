@@ -1,10 +1,9 @@
 """The one place that knows the shape of the service's XML.
 
-Bytes become exactly the dicts :func:`xmltodict.parse` would give (by
-:func:`_xml_to_dict`, a lean copy of its rules; entities disabled, ``DOCTYPE``
-refused) and the resulting dicts become records. The other direction builds
-the ``<Request>`` of a create call (and, for the emulator and tests, the
-``<Response>`` documents the service sends).
+Every response body goes through :func:`xmltodict.parse` (one call per page,
+per describe, per error answer), with document type declarations refused
+through its ``expat=`` argument, so entity bombs and external entities are
+never expanded. The dicts it returns become records here.
 
 xmltodict's quirks are handled here and nowhere else:
 
@@ -13,7 +12,8 @@ xmltodict's quirks are handled here and nowhere else:
 * an empty element (``<Message/>``) is ``None``; so is an absent one;
 * an element with attributes becomes ``{"@attr": ..., "#text": ...}``: its
   text is used and the attributes ignored;
-* surrounding whitespace of text is stripped.
+* surrounding whitespace of text is stripped (so a token or a ``UserData``
+  with surrounding whitespace loses it).
 
 Every ``decode_*`` function raises :class:`~ci_async.ResponseParseError` and
 nothing else on bad input: malformed XML, a wrong root element (an
@@ -28,15 +28,15 @@ strings instead.
 from __future__ import annotations
 
 import math
-import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NoReturn
 from urllib.parse import unquote, urlsplit
 from xml.parsers import expat
-from xml.sax.saxutils import escape
+
+import xmltodict
 
 from ._errors import (
     AuthError,
@@ -60,20 +60,14 @@ from ._models import (
     Output,
     TimeInterval,
 )
-from ._wire import format_time, parse_time
+from ._wire import parse_time
 
 __all__ = [
-    "CreateRequest",
-    "decode_create_request",
     "decode_describe",
+    "decode_job",
     "decode_job_response",
     "decode_list",
-    "encode_create_request",
-    "encode_job",
-    "encode_response",
     "error_from_response",
-    "format_time",
-    "parse_time",
 ]
 
 _FORCE_LIST = frozenset({"JobsDetail"})
@@ -110,70 +104,10 @@ class _SafeExpat:
         return parser
 
 
-def _xml_to_dict(body: bytes | str) -> dict[str, Any]:
-    """Exactly what ``xmltodict.parse(body, force_list=_FORCE_LIST)`` returns, ~2.5x faster.
-
-    The same expat parser (refusing DTDs, see :class:`_SafeExpat`) and the
-    same rules as xmltodict: attributes as ``@name`` keys, text beside child
-    elements or attributes under ``#text``, text stripped of surrounding
-    whitespace, an empty element ``None``, a repeated element a list, and
-    ``JobsDetail`` always a list. What is left out is xmltodict's general
-    machinery (element paths, namespace handling, post-processors,
-    streaming), which a 100-job page pays for on each of its ~2,500
-    elements. Iterative like xmltodict, so deep nesting needs no recursion.
-    """
-    if isinstance(body, str):
-        parser = _SafeExpat.ParserCreate("utf-8", None)
-        body = body.encode("utf-8")
-    else:
-        parser = _SafeExpat.ParserCreate(None, None)
-    parser.buffer_text = True
-    force_list = _FORCE_LIST
-    stack: list[tuple[Any, list[str]]] = []
-    item: Any = None
-    data: list[str] = []
-
-    def start(_name: str, attrs: dict[str, str]) -> None:
-        nonlocal item, data
-        stack.append((item, data))
-        item = {"@" + key: value for key, value in attrs.items()} if attrs else None
-        data = []
-
-    def end(name: str) -> None:
-        nonlocal item, data
-        text = ("".join(data).strip() or None) if data else None
-        value = item
-        item, data = stack.pop()
-        if value is None:
-            value = text
-        elif text:
-            value["#text"] = text
-        if item is None:
-            item = {name: [value] if name in force_list else value}
-        elif name not in item:
-            item[name] = [value] if name in force_list else value
-        else:
-            existing = item[name]
-            if type(existing) is list:
-                existing.append(value)
-            else:
-                item[name] = [existing, value]
-
-    def characters(text: str) -> None:
-        data.append(text)
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = characters
-    parser.Parse(body, True)
-    result: dict[str, Any] = item
-    return result
-
-
 def _parse(body: bytes | str) -> dict[str, Any]:
     """Parse ``body`` into xmltodict's dicts, turning every failure into ResponseParseError."""
     try:
-        return _xml_to_dict(body)
+        doc: object = xmltodict.parse(body, expat=_SafeExpat, force_list=_FORCE_LIST)
     except _ForbiddenDeclarationError:
         msg = "refused XML with a DOCTYPE or ENTITY declaration"
         raise ResponseParseError(msg, snippet=body) from None
@@ -183,6 +117,10 @@ def _parse(body: bytes | str) -> dict[str, Any]:
     except (ValueError, TypeError, LookupError, RecursionError, MemoryError) as exc:
         msg = f"unreadable XML ({type(exc).__name__})"
         raise ResponseParseError(msg, snippet=body) from None
+    if not isinstance(doc, dict):  # pragma: no cover - expat requires a root element
+        msg = "no XML document"
+        raise ResponseParseError(msg, snippet=body)
+    return doc
 
 
 def _kind(value: object) -> str:
@@ -194,7 +132,7 @@ def _kind(value: object) -> str:
     if isinstance(value, list):
         return f"{len(value)} repeated elements"
     if isinstance(value, dict):
-        names = ", ".join(f"<{name}>" for name in list(value)[:5])
+        names = ", ".join(f"<{name[:40]}>" for name in list(value)[:5])
         return f"a container ({names})" if names else "a container"
     return type(value).__name__  # pragma: no cover -- xmltodict makes only the above
 
@@ -430,6 +368,43 @@ def decode_describe(body: bytes | str) -> tuple[tuple[Job, ...], tuple[str, ...]
     return result
 
 
+def decode_job(
+    body: bytes, job_id: str, *, status_code: int, request_id: str | None, url: str
+) -> Job:
+    """Decode a describe answer for one id: that job, or a typed "not found".
+
+    Args:
+        body: The response body.
+        job_id: The id asked for.
+        status_code: The answer's status (a 200).
+        request_id: The ``x-ci-request-id`` header, used when the body has none.
+        url: The request URL (for the error).
+
+    Returns:
+        The job.
+
+    Raises:
+        JobNotFoundError: The id is in ``NonExistJobIds``, or no job came back.
+        ResponseParseError: Not such a document, or it describes other jobs only.
+    """
+    jobs, missing, found_id = decode_describe(body)
+    request_id = found_id or request_id
+    if job_id in missing or not jobs:
+        raise JobNotFoundError(
+            job_id=job_id,
+            status_code=status_code,
+            message="the service reported it as non-existent",
+            request_id=request_id,
+            method="GET",
+            url=url,
+        )
+    for job in jobs:
+        if job.job_id == job_id:
+            return job
+    msg = f"asked for job {job_id!r}, the service described other jobs"
+    raise ResponseParseError(msg, status_code=status_code, request_id=request_id)
+
+
 def decode_job_response(body: bytes | str) -> Job:
     """Decode the answer to a create call: exactly one ``JobsDetail``.
 
@@ -453,200 +428,6 @@ def decode_job_response(body: bytes | str) -> Job:
 
     job: Job = _decode(body, build)
     return job
-
-
-class CreateRequest(NamedTuple):
-    """The fields of a create ``<Request>`` (see :func:`decode_create_request`)."""
-
-    name: str | None
-    type: JobType | str | None
-    input: JobInput
-    operation: Operation
-
-
-def decode_create_request(body: bytes | str) -> CreateRequest:
-    """Decode a create ``<Request>`` body (the emulator's side of :func:`encode_create_request`).
-
-    Args:
-        body: The request body.
-
-    Returns:
-        The request's name, type, input and operation.
-
-    Raises:
-        ResponseParseError: ``body`` is not such a document.
-    """
-
-    def build(doc: dict[str, Any]) -> CreateRequest:
-        request = _root(doc, "Request")
-        job_type = _text(request.get("Type"), "Request/Type")
-        return CreateRequest(
-            _text(request.get("Name"), "Request/Name"),
-            None if job_type is None else _TYPES.get(job_type, job_type),
-            _input(request.get("Input")),
-            _operation(request.get("Operation")),
-        )
-
-    result: CreateRequest = _decode(body, build)
-    return result
-
-
-# --------------------------------------------------------------------------- encoding
-
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_ENTITIES = {"\r": "&#13;"}  # a raw CR would come back as LF
-
-
-def _esc(text: str, name: str) -> str:
-    if _INVALID_XML.search(text):
-        msg = f"{name} contains characters that XML cannot carry: {text[:40]!r}"
-        raise ValueError(msg)
-    return escape(text, _ENTITIES)
-
-
-def _element(name: str, text: str | None) -> str:
-    """``<name>text</name>`` (escaped), or nothing when ``text`` is None."""
-    if text is None:
-        return ""
-    return f"<{name}>{_esc(str(text), name)}</{name}>"
-
-
-def _encode_input(value: JobInput) -> str:
-    return (
-        "<Input>"
-        + _element("Prefix", value.prefix)
-        + _element("Manifest", value.manifest)
-        + _element("UrlFile", value.url_file)
-        + _element("Object", value.object)
-        + "</Input>"
-    )
-
-
-def _encode_operation(value: Operation) -> str:
-    parts = ["<Operation>"]
-    if value.time_interval is not None:
-        start, end = value.time_interval.start, value.time_interval.end
-        parts.append(
-            "<TimeInterval>"
-            + _element("Start", None if start is None else format_time(start))
-            + _element("End", None if end is None else format_time(end))
-            + "</TimeInterval>"
-        )
-    if value.workflow_ids:
-        parts.append(_element("WorkflowIds", ",".join(value.workflow_ids)))
-    parts.append(_element("QueueId", value.queue_id))
-    parts.append(_element("UserData", value.user_data))
-    parts.append(_element("CallBack", value.callback))
-    if value.job_param is not None:
-        parts.append(
-            "<JobParam>" + _element("TemplateId", value.job_param.template_id) + "</JobParam>"
-        )
-    if value.output is not None:
-        out = value.output
-        parts.append(
-            "<Output>"
-            + _element("Region", out.region)
-            + _element("Bucket", out.bucket)
-            + _element("Object", out.object)
-            + "</Output>"
-        )
-    if value.job_level is not None:
-        parts.append(_element("JobLevel", str(int(value.job_level))))
-    parts.append(_element("Tag", value.tag))
-    parts.append("</Operation>")
-    return "".join(parts)
-
-
-def encode_create_request(
-    *, name: str, type: JobType | str, input: JobInput, operation: Operation
-) -> bytes:
-    """Build the XML body of a create call.
-
-    Args:
-        name: The job's name.
-        type: The job's type (``Workflow`` or ``Job``).
-        input: What the job processes.
-        operation: What the job does.
-
-    Returns:
-        ``<Request><Name/><Type/><Input>…</Input><Operation>…</Operation></Request>``
-        as UTF-8, text escaped; absent (``None``) fields are left out.
-
-    Raises:
-        ValueError: A text holds characters XML cannot carry, or a time is naive.
-    """
-    xml = (
-        "<Request>"
-        + _element("Name", name)
-        + _element("Type", str(type))
-        + _encode_input(input)
-        + _encode_operation(operation)
-        + "</Request>"
-    )
-    return xml.encode("utf-8")
-
-
-def _wire_time(value: datetime | None) -> str:
-    return "-" if value is None else format_time(value)
-
-
-def encode_job(job: Job) -> str:
-    """Render a job as the service's ``<JobsDetail>`` element (for the emulator and tests).
-
-    Args:
-        job: The job.
-
-    Returns:
-        The element's XML text; unset times are written ``-`` as the service does.
-
-    Raises:
-        ValueError: A text holds characters XML cannot carry, or a time is naive.
-    """
-    return (
-        "<JobsDetail>"
-        + _element("Code", job.code)
-        + _element("Type", str(job.type))
-        + ("<Message/>" if job.message is None else _element("Message", job.message))
-        + _element("Name", job.name)
-        + _element("JobId", job.job_id)
-        + _element("State", str(job.state))
-        + _element("CreationTime", _wire_time(job.creation_time))
-        + _element("StartTime", _wire_time(job.start_time))
-        + _element("EndTime", _wire_time(job.end_time))
-        + _encode_input(job.input)
-        + _encode_operation(job.operation)
-        + "</JobsDetail>"
-    )
-
-
-def encode_response(
-    jobs: Iterable[Job] = (),
-    *,
-    request_id: str | None = None,
-    next_token: str | None = None,
-    non_exist_ids: Iterable[str] = (),
-) -> bytes:
-    """Render a ``<Response>`` as the service sends it (for the emulator and tests).
-
-    Args:
-        jobs: The ``JobsDetail`` to include.
-        request_id: The ``RequestId``.
-        next_token: The ``NextToken`` (list answers), or ``None`` to leave it out.
-        non_exist_ids: Ids for ``NonExistJobIds`` (describe answers), comma-joined.
-
-    Returns:
-        The document as UTF-8.
-    """
-    missing = ",".join(non_exist_ids)
-    xml = (
-        "<Response>"
-        + _element("RequestId", request_id)
-        + "".join(encode_job(job) for job in jobs)
-        + (_element("NonExistJobIds", missing) if missing else "")
-        + _element("NextToken", next_token)
-        + "</Response>"
-    )
-    return xml.encode("utf-8")
 
 
 # --------------------------------------------------------------------------- errors

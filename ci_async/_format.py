@@ -18,7 +18,6 @@ forge a line or drive the terminal, and every piece is cut to a bounded length.
 
 from __future__ import annotations
 
-import enum
 import json
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from ._models import Job
+from ._text import shown
 
 __all__ = [
     "MAX_DETAIL_TEXT",
@@ -103,13 +103,7 @@ def format_count(n: int) -> str:
 
 
 def escape(text: object, *, limit: int | None = None) -> str:
-    r"""Printable, single-line text: every non-printable character becomes its escape.
-
-    Newlines, carriage returns, tabs, ESC and other control characters, and
-    invisible ones such as bidirectional overrides, are written the way Python
-    writes them in a string literal (``\n``, ``\r``, ``\x1b``, ``\x9b``,
-    ``\u202e``), so the text can neither start a line nor reach the terminal as
-    a control sequence. An enum member is shown as its value.
+    """Printable, single-line text (see :func:`ci_async._text.shown`), uncut by default.
 
     Args:
         text: Any value; usually text the service sent.
@@ -119,23 +113,7 @@ def escape(text: object, *, limit: int | None = None) -> str:
     Returns:
         The escaped (and possibly cut) text.
     """
-    s = str(text.value if isinstance(text, enum.Enum) else text)
-    if s.isprintable() and (limit is None or len(s) <= limit):
-        return s
-    if limit is not None:
-        # Each character gives at least one: the first ``limit + 1`` decide the result.
-        s = s[: limit + 1]
-    pieces = [c if c.isprintable() else repr(c)[1:-1] for c in s]
-    if limit is None or sum(len(p) for p in pieces) <= limit:
-        return "".join(pieces)
-    kept: list[str] = []
-    used = 0
-    for piece in pieces:
-        if used + len(piece) > limit - 1:
-            break
-        kept.append(piece)
-        used += len(piece)
-    return "".join(kept) + _ELLIPSIS
+    return shown(text, limit)
 
 
 def display_width(text: str) -> int:

@@ -8,11 +8,14 @@ users build :class:`JobInput`, :class:`Operation` and friends to create jobs.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
+
+from ._checks import attrs_check, attrs_optional, aware_datetime, require_str
+from ._text import shown
 
 __all__ = [
     "TERMINAL_STATES",
@@ -79,6 +82,36 @@ TERMINAL_STATES: frozenset[JobState] = frozenset(
 )
 
 
+_optional_str = attrs_optional(require_str)
+_optional_time = attrs_optional(aware_datetime)
+
+
+def _int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"{name} must be an int or None, not {type(value).__name__}"
+        raise TypeError(msg)
+    return value
+
+
+def _non_empty_str(value: object, name: str) -> str:
+    text = require_str(value, name)
+    if not text:
+        msg = f"{name} must not be empty"
+        raise ValueError(msg)
+    return text
+
+
+def _str_tuple(value: object) -> tuple[str, ...]:
+    """A sequence of str (not one str) as a tuple: ``Operation.workflow_ids``."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        msg = f"workflow_ids must be a sequence of str, not {type(value).__name__}"
+        raise TypeError(msg)
+    items = tuple(value)
+    for item in items:
+        require_str(item, "each workflow id")
+    return items
+
+
 @attrs.frozen
 class TimeInterval:
     """The creation-time window of the objects a job processes.
@@ -88,8 +121,8 @@ class TimeInterval:
         end: The window's end (an aware datetime), or ``None``.
     """
 
-    start: datetime | None = None
-    end: datetime | None = None
+    start: datetime | None = attrs.field(default=None, validator=_optional_time)
+    end: datetime | None = attrs.field(default=None, validator=_optional_time)
 
 
 @attrs.frozen
@@ -100,7 +133,7 @@ class JobParam:
         template_id: The processing template the job applies.
     """
 
-    template_id: str | None = None
+    template_id: str | None = attrs.field(default=None, validator=_optional_str)
 
 
 @attrs.frozen
@@ -114,9 +147,9 @@ class Output:
             as ``${InventoryTriggerJobId}``.
     """
 
-    region: str | None = None
-    bucket: str | None = None
-    object: str | None = None
+    region: str | None = attrs.field(default=None, validator=_optional_str)
+    bucket: str | None = attrs.field(default=None, validator=_optional_str)
+    object: str | None = attrs.field(default=None, validator=_optional_str)
 
 
 @attrs.frozen
@@ -130,10 +163,10 @@ class JobInput:
         object: Process this single object.
     """
 
-    prefix: str | None = None
-    manifest: str | None = None
-    url_file: str | None = None
-    object: str | None = None
+    prefix: str | None = attrs.field(default=None, validator=_optional_str)
+    manifest: str | None = attrs.field(default=None, validator=_optional_str)
+    url_file: str | None = attrs.field(default=None, validator=_optional_str)
+    object: str | None = attrs.field(default=None, validator=_optional_str)
 
 
 @attrs.frozen(kw_only=True)
@@ -155,15 +188,22 @@ class Operation:
         tag: The processing kind of a ``Job`` job (``Tag``), when given.
     """
 
-    time_interval: TimeInterval | None = None
-    workflow_ids: tuple[str, ...] = ()
-    queue_id: str | None = None
-    user_data: str | None = None
-    callback: str | None = None
-    job_param: JobParam | None = None
-    output: Output | None = None
-    job_level: int | None = None
-    tag: str | None = None
+    time_interval: TimeInterval | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.instance_of(TimeInterval)),
+    )
+    workflow_ids: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    queue_id: str | None = attrs.field(default=None, validator=_optional_str)
+    user_data: str | None = attrs.field(default=None, validator=_optional_str)
+    callback: str | None = attrs.field(default=None, validator=_optional_str)
+    job_param: JobParam | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(JobParam))
+    )
+    output: Output | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Output))
+    )
+    job_level: int | None = attrs.field(default=None, validator=attrs_optional(_int))
+    tag: str | None = attrs.field(default=None, validator=_optional_str)
 
 
 _EMPTY_INPUT = JobInput()
@@ -187,7 +227,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@attrs.frozen(kw_only=True)
+def _short(value: object, limit: int = 60) -> str:
+    """A field for a record's repr: wire strings for enums, server text bounded."""
+    if value is None:
+        return "None"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    text = value.value if isinstance(value, enum.Enum) else str(value)
+    return repr(shown(text, limit))
+
+
+@attrs.frozen(kw_only=True, repr=False)
 class Job:
     """A batch data processing job, as the service describes it.
 
@@ -212,10 +262,10 @@ class Job:
             Treat it as read-only.
     """
 
-    job_id: str
-    type: JobType | str
+    job_id: str = attrs.field(validator=attrs_check(_non_empty_str))
+    type: JobType | str = attrs.field(validator=attrs_check(require_str))
     name: str | None = None
-    state: JobState | str
+    state: JobState | str = attrs.field(validator=attrs_check(require_str))
     code: str | None = None
     message: str | None = None
     creation_time: datetime | None = None
@@ -224,6 +274,20 @@ class Job:
     input: JobInput = _EMPTY_INPUT
     operation: Operation = _EMPTY_OPERATION
     raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+    def __repr__(self) -> str:
+        # Short enough for a REPL line: what identifies the job and where it stands.
+        # The nested input/operation and raw are left out (see the attributes).
+        fields = [
+            f"job_id={_short(self.job_id)}",
+            f"type={_short(self.type)}",
+            f"state={_short(self.state)}",
+            f"name={_short(self.name)}",
+            f"created={_short(self.creation_time)}",
+        ]
+        if self.code is not None and self.code != "Success":
+            fields.append(f"code={_short(self.code)}")
+        return f"Job({', '.join(fields)})"
 
     @property
     def is_terminal(self) -> bool:
@@ -261,7 +325,7 @@ class Job:
         return data
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class JobPage:
     """One page of a job listing.
 
@@ -282,6 +346,13 @@ class JobPage:
 
     def __len__(self) -> int:
         return len(self.jobs)
+
+    def __repr__(self) -> str:
+        token = None if self.next_token is None else shown(self.next_token, 40)
+        return (
+            f"JobPage(<{len(self.jobs)} job{'s' * (len(self.jobs) != 1)}>, "
+            f"next_token={token!r}, request_id={_short(self.request_id)})"
+        )
 
 
 @attrs.frozen

@@ -3,129 +3,41 @@
 The iterator knows nothing about HTTP: the session hands it a ``fetch(token,
 size, deadline_at)`` coroutine function that returns one :class:`JobPage`
 (retries included). This module only decides *which* page to ask for, when,
-and how to resume.
-
-Prefetching runs the next page's request in a background task while the
-consumer works on the current page. Async generators cannot safely own a task
-group across ``yield`` (the consumer's code would run inside the group's cancel
-scope), so the background task is started on the running loop directly
-(:func:`_spawn`) and owns nothing but the request; the iterator cancels it on
-``aclose()`` or when it is garbage collected after ``break``.
+and how to resume. A page fetched ahead runs as a
+:class:`~ci_async._background.BackgroundRequest` owned by the iterator.
 """
 
 from __future__ import annotations
 
-# asyncio only identifies the running loop and starts the prefetch task on it.
-import asyncio
-import contextlib
-import contextvars
+import hashlib
 import logging
-import sys
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
 import anyio
 
+from . import _checks
+from ._background import BackgroundRequest
 from ._errors import PaginationError
 from ._models import Job, JobPage
 
 _logger = logging.getLogger("ci_async")
 
-__all__ = ["JobIterator"]
+__all__ = ["FetchPage", "JobIterator"]
 
 #: ``fetch(next_token, size, deadline_at)``: one page, retries included.
 FetchPage = Callable[[str | None, int | None, float | None], Awaitable[JobPage]]
 
 #: The page size the service uses when ``size`` is not sent.
 SERVICE_PAGE_SIZE = 10
+#: The service's largest page.
+MAX_PAGE_SIZE = 100
 
 
-def current_loop() -> tuple[str, object]:
-    """The running event loop: ``("asyncio", loop)`` or ``("trio", trio_token)``.
-
-    Raises:
-        RuntimeError: Neither an asyncio loop nor trio is running in this thread.
-    """
-    trio = sys.modules.get("trio")
-    if trio is not None:
-        try:
-            return "trio", trio.lowlevel.current_trio_token()
-        except RuntimeError:
-            pass
-    try:
-        return "asyncio", asyncio.get_running_loop()
-    except RuntimeError:
-        msg = "ci_async must be used from a running asyncio or trio event loop"
-        raise RuntimeError(msg) from None
-
-
-def _spawn(async_fn: Callable[[], Awaitable[None]]) -> object:
-    """Start ``async_fn()`` as a background task of the running event loop.
-
-    Args:
-        async_fn: Must catch every exception but cancellation itself.
-
-    Returns:
-        A handle to keep alive until the task ends.
-    """
-    library, loop = current_loop()
-    if library == "trio":
-        trio = sys.modules["trio"]
-        trio.lowlevel.spawn_system_task(async_fn, context=contextvars.copy_context())
-        return True
-    return loop.create_task(async_fn())  # type: ignore[attr-defined]
-
-
-class _Prefetch:
-    """One page request running in the background."""
-
-    def __init__(self, fetch: Callable[[], Awaitable[JobPage]]) -> None:
-        self._fetch = fetch
-        self._scope = anyio.CancelScope()
-        self._done = anyio.Event()
-        self._page: JobPage | None = None
-        self._error: Exception | None = None
-        self._thread = threading.get_ident()
-        self._handle: object = _spawn(self._run)
-
-    @property
-    def done(self) -> bool:
-        """Whether the request has ended (page, error or cancellation)."""
-        return self._done.is_set()
-
-    async def _run(self) -> None:
-        try:
-            with self._scope:
-                self._page = await self._fetch()
-        except Exception as exc:
-            self._error = exc
-        finally:
-            self._done.set()
-            self._handle = None  # the task is over: drop the reference
-
-    async def result(self) -> JobPage | None:
-        """Wait for the page; ``None`` if :meth:`cancel` stopped the request.
-
-        Cancelling the wait itself leaves the request running.
-        """
-        await self._done.wait()
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-        return self._page
-
-    def cancel(self) -> None:
-        """Cancel the request; safe to call from ``__del__`` in the loop's thread."""
-        if threading.get_ident() == self._thread and not self.done:
-            self._scope.cancel()
-
-    async def aclose(self) -> None:
-        """Cancel the request and wait until its connection is released."""
-        self.cancel()
-        with anyio.CancelScope(shield=True):
-            await self._done.wait()
+def token_digest(token: str) -> bytes:
+    """A fixed-size fingerprint of a token: what the repeated-token guard keeps."""
+    return hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 class JobIterator(AsyncIterator[Job]):
@@ -155,8 +67,12 @@ class JobIterator(AsyncIterator[Job]):
     ``prefetch``: while the consumer works on a page, the next one is
     requested in the background (one page ahead at most, never past
     ``limit``). A failure of that request is raised when the consumer reaches
-    the page. ``aclose()``, ``async with``, or dropping the iterator after
-    ``break`` cancel it and release its connection.
+    the page. That request is owned by the iterator: ``aclose()`` (and leaving
+    ``async with``) cancels it and waits for its connection to be released,
+    and the session's ``aclose()`` does the same. An iterator dropped after
+    ``break`` without being closed needs neither: its request is one request,
+    bounded by the session's timeouts and the deadline, and ends on its own
+    (as a courtesy, the iterator also cancels it when it is collected).
 
     ``deadline``: seconds, counted from the first step of the iteration, within
     which every page request (retries and backoff included) must complete;
@@ -164,7 +80,8 @@ class JobIterator(AsyncIterator[Job]):
 
     A ``NextToken`` the service already sent raises
     :class:`~ci_async.PaginationError` (after the jobs of the page that carried
-    it), instead of looping forever.
+    it), instead of looping forever. The iterator remembers a 16-byte digest
+    per token, not the tokens.
 
     Duplicates: a job whose id was already on the previous page, or earlier
     on the same page, is not yielded again (the first copy wins; an INFO
@@ -178,14 +95,29 @@ class JobIterator(AsyncIterator[Job]):
         fetch: FetchPage,
         *,
         check_open: Callable[[], None],
+        background: set[Any],
         page_size: int | None = None,
         limit: int | None = None,
         next_token: str | None = None,
         prefetch: bool = True,
         deadline: float | None = None,
     ) -> None:
+        # The iterator's own knobs are checked here, when list_jobs() is called.
+        if page_size is not None:
+            _checks.positive_int(page_size, "page_size", minimum=1, maximum=MAX_PAGE_SIZE)
+        if limit is not None:
+            _checks.positive_int(limit, "limit", minimum=0)
+        if next_token is not None and not _checks.encodable(
+            _checks.require_str(next_token, "next_token"), "next_token"
+        ):
+            msg = "next_token must not be empty (pass None to start at the beginning)"
+            raise ValueError(msg)
+        _checks.instance(prefetch, bool, "prefetch")
+        if deadline is not None:
+            deadline = _checks.seconds(deadline, "deadline")
         self._fetch = fetch
         self._check_open = check_open
+        self._background = background
         self._page_size = page_size
         self._limit = limit
         self._prefetch = prefetch
@@ -203,9 +135,9 @@ class JobIterator(AsyncIterator[Job]):
         self._truncated = False
         self._last_page = False
         self._fetched = 0
-        self._seen: set[str] = set() if not next_token else {next_token}
+        self._seen: set[bytes] = {token_digest(next_token)} if next_token else set()
         self._repeated: str | None = None
-        self._pending: _Prefetch | None = None
+        self._pending: BackgroundRequest[JobPage] | None = None
         self._request_id: str | None = None
         self._recent: frozenset[str] | set[str] = frozenset()
 
@@ -278,7 +210,7 @@ class JobIterator(AsyncIterator[Job]):
     # --- closing -------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Stop iterating: cancel a prefetch in flight and release its connection.
+        """Stop iterating: cancel a request in flight and wait for its connection's release.
 
         Idempotent. Iterating a closed iterator ends at once.
         """
@@ -301,11 +233,10 @@ class JobIterator(AsyncIterator[Job]):
         await self.aclose()
 
     def __del__(self) -> None:
-        # Dropped after `break` without aclose(): do not leave a request running.
+        # A courtesy, not a guarantee: the request would end on its own anyway.
         pending = getattr(self, "_pending", None)
         if pending is not None:
-            with contextlib.suppress(Exception):  # never raise from a finalizer
-                pending.cancel()
+            pending.cancel()
 
     # --- machinery -----------------------------------------------------------------
 
@@ -366,7 +297,9 @@ class JobIterator(AsyncIterator[Job]):
                 # Keep a request still running (the wait was cancelled) for the next step.
                 if pending.done:
                     self._pending = None
-        if page is None:  # aclose() from another task cancelled the prefetch
+        if page is None:  # cancelled by aclose(): this iterator's, or the session's
+            if not self._closed:
+                self._check_open()
             return False
         self._accept(token, page)
         return True
@@ -405,22 +338,22 @@ class JobIterator(AsyncIterator[Job]):
         self._following = following
         if following is None:
             self._last_page = True
-        elif following in self._seen:
+            return
+        digest = token_digest(following)
+        if digest in self._seen:
             self._repeated = following
         else:
-            self._seen.add(following)
+            self._seen.add(digest)
             if self._prefetch and self._can_fetch():
                 self._start_prefetch(following)
 
     def _start_prefetch(self, token: str) -> None:
         size, deadline_at, fetch = self._size(), self._deadline_at, self._fetch
 
-        # The closure holds the session's fetch, not the iterator: dropping the
-        # iterator must be able to finalize it (and cancel this request).
         async def fetch_page() -> JobPage:
             return await fetch(token, size, deadline_at)
 
-        self._pending = _Prefetch(fetch_page)
+        self._pending = BackgroundRequest(fetch_page, self._background)
 
 
 class _PageIterator:
@@ -442,5 +375,5 @@ class _PageIterator:
     async def __aenter__(self) -> _PageIterator:
         return self
 
-    async def __aexit__(self, *exc_info: Any) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()

@@ -2,7 +2,7 @@
 
 :class:`RetryPolicy` holds the knobs (attempt budget, exponential backoff with
 full jitter, the cap on a server's ``Retry-After``). The helpers below it decide
-*whether* a failure is retryable; :mod:`ci_async._session` runs the loop.
+*whether* a failure is retryable; :mod:`ci_async._http` runs the loop.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import httpx
 
-from . import _validate
+from . import _checks
 
 __all__ = ["RetryPolicy"]
 
@@ -30,11 +30,11 @@ _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolEr
 
 
 def _non_negative_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _validate.seconds(value, attribute.name, allow_zero=True)
+    _checks.seconds(value, attribute.name, allow_zero=True)
 
 
 def _attempts(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _validate.positive_int(value, attribute.name, minimum=1)
+    _checks.positive_int(value, attribute.name, minimum=1)
 
 
 @attrs.frozen

@@ -10,8 +10,9 @@ import anyio
 import httpx
 
 from ci_async import Job, JobInput, JobState, JobType, Operation, RetryPolicy, Session
-from ci_async._decode import encode_response
 from ci_async.testing import Emulator, EmulatorServer
+
+from ._xml import encode_response
 
 BUCKET = "examplebucket-1250000000"
 REGION = "ap-beijing"

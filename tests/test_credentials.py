@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from ci_async import CosSigner, Credentials, CredentialsError
-from ci_async._signing import _CredentialSource, compute_signature, parse_authorization
+from ci_async._credentials import CredentialSource
+from ci_async._signing import compute_signature, parse_authorization
 
 SECRET_ID = "AKIDexample0123456789"
 SECRET_KEY = "sEcReTkEy-0123456789abcdef"
@@ -662,7 +663,7 @@ def test_signer_repr_names_the_provider() -> None:
 
 def test_source_repr_hides_secrets() -> None:
     """The credential source's repr shows no key or token."""
-    source = _CredentialSource(Credentials(SECRET_ID, SECRET_KEY, TOKEN))
+    source = CredentialSource(Credentials(SECRET_ID, SECRET_KEY, TOKEN))
     _assert_no_secret(repr(source))
 
 

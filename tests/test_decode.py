@@ -25,17 +25,16 @@ from ci_async import (
     ResponseParseError,
     TimeInterval,
 )
-from ci_async._decode import (
+from ci_async._decode import decode_describe, decode_job_response, decode_list
+from ci_async._wire import _TIME_CACHE, _TIME_CACHE_MAX, format_time, parse_time
+
+from ._xml import (
     CreateRequest,
     decode_create_request,
-    decode_describe,
-    decode_job_response,
-    decode_list,
     encode_create_request,
     encode_job,
     encode_response,
 )
-from ci_async._wire import _TIME_CACHE, _TIME_CACHE_MAX, format_time, parse_time
 
 DATA = Path(__file__).parent / "data"
 CST = timezone(timedelta(hours=8))
@@ -694,11 +693,10 @@ def test_encode_refuses_characters_xml_cannot_carry(text: str) -> None:
         )
 
 
-def test_encode_refuses_naive_times() -> None:
-    """A naive datetime in TimeInterval is a ValueError."""
-    operation = Operation(time_interval=TimeInterval(datetime(2022, 1, 1), None))
-    with pytest.raises(ValueError, match="aware"):
-        encode_create_request(name="n", type="Job", input=JobInput(), operation=operation)
+def test_a_time_interval_refuses_naive_times() -> None:
+    """A naive datetime never gets into a TimeInterval (so never onto the wire)."""
+    with pytest.raises(ValueError, match="start must be timezone-aware"):
+        TimeInterval(datetime(2022, 1, 1), None)
 
 
 @given(

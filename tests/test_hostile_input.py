@@ -45,17 +45,17 @@ from ci_async import (
     Session,
     ThrottledError,
     TimeInterval,
+    WaitTimeoutError,
 )
 from ci_async._decode import (
-    decode_create_request,
     decode_describe,
     decode_job_response,
     decode_list,
-    encode_response,
     error_from_response,
 )
 
 from ._session_support import make_job
+from ._xml import decode_create_request, encode_response
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -357,6 +357,12 @@ async def test_wait_for_job_arguments_work_or_are_refused_before_any_request(
             event(f"refused: {type(exc).__name__}")
             assert [] == recorder.requests
             return
+        except WaitTimeoutError:
+            # A valid but tiny timeout (microseconds) can pass before the first answer.
+            event("timed out")
+            assert isinstance(wait, float)
+            assert wait < 0.5
+            return
         event("accepted")
 
     assert (job_id, 1) == (job.job_id, len(recorder.requests))
@@ -460,9 +466,9 @@ WORKFLOW = st.fixed_dictionaries(
     },
     optional={
         "time_interval": mostly(
+            # (A naive time never gets into a TimeInterval: the record refuses it.)
             st.builds(TimeInterval, st.none() | AWARE, st.none() | AWARE),
-            st.builds(TimeInterval, st.none() | NAIVE_OR_AWARE, st.none() | NAIVE_OR_AWARE)
-            | ANYTHING,
+            ANYTHING,
         ),
         "user_data": st.integers(0, 19).flatmap(lambda n: HOSTILE if n == 0 else st.nothing()),
     },

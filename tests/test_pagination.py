@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from ci_async import JobIterator, JobPage, PaginationError, SessionClosedError, TransportError
-from ci_async._decode import encode_response
 
 from ._session_support import ListService, Recorder, error, make_job, session_for, xml
+from ._xml import encode_response
 
 pytestmark = pytest.mark.anyio
 

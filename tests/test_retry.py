@@ -18,9 +18,9 @@ from ci_async import (
     ThrottledError,
     TransportError,
 )
-from ci_async._decode import encode_response
 
 from ._session_support import SECRET, CountingSigner, Recorder, error, make_job, session_for, xml
+from ._xml import encode_response
 
 pytestmark = pytest.mark.anyio
 

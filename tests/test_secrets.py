@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from ci_async import (
+    AiohttpTransport,
     AuthError,
     CosSigner,
     Credentials,
@@ -429,7 +430,7 @@ async def test_reprs_show_no_secret(
         await iterator.__anext__()
         shown = [
             repr(session),
-            repr(session._signer),
+            repr(session._sender._settings.signer),
             repr(CREDENTIALS),
             str(CREDENTIALS),
             repr(iterator),
@@ -561,24 +562,28 @@ async def test_a_trusted_certificate_is_accepted(
     assert "j00000000" == job.job_id
 
 
-async def test_the_default_transport_verifies_certificates(anyio_backend: str) -> None:
-    """The session's own client checks certificates and host names (whichever transport)."""
-    async with Session(BUCKET, REGION, signer=NullSigner()) as session:
-        client = session._get_client()
-        transport = client._transport
-        if anyio_backend == "asyncio":
-            from ci_async._transport import AiohttpTransport
+async def test_the_aiohttp_transport_verifies_certificates_by_default(
+    tls_server: tuple[TlsServer, Any], anyio_backend: str
+) -> None:
+    """AiohttpTransport, opted in, refuses the untrusted certificate too."""
+    if anyio_backend != "asyncio":
+        pytest.skip("AiohttpTransport runs under asyncio only")
+    server, _ = tls_server
+    url = f"https://127.0.0.1:{server.port}"
 
-            assert isinstance(transport, AiohttpTransport)
-            assert transport._verify is True
-            connector = transport._open().connector
-            assert connector is not None
-            context = connector._ssl  # type: ignore[attr-defined]
-        else:
-            assert isinstance(transport, httpx.AsyncHTTPTransport)
-            context = transport._pool._ssl_context
-        assert isinstance(context, ssl.SSLContext)
-        assert (ssl.CERT_REQUIRED, True) == (context.verify_mode, context.check_hostname)
+    async with Session(
+        BUCKET,
+        REGION,
+        endpoint=url,
+        signer=NullSigner(),
+        retry=None,
+        transport=AiohttpTransport(),
+    ) as session:
+        with anyio.fail_after(10), pytest.raises(TransportError) as caught:
+            await session.get_job("j00000000")
+
+    assert "CERTIFICATE_VERIFY_FAILED" in "".join(exception_texts(caught.value))
+    assert 0 == server.answered
 
 
 # --- plain http -------------------------------------------------------------------------------

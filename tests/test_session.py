@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from typing import Any
 
 import anyio
 import httpx
@@ -18,7 +19,7 @@ from ci_async import (
     Session,
     SessionClosedError,
 )
-from ci_async._decode import encode_response
+from ci_async.testing import Emulator, EmulatorServer
 
 from ._session_support import (
     BUCKET,
@@ -31,6 +32,7 @@ from ._session_support import (
     session_for,
     xml,
 )
+from ._xml import encode_response
 
 pytestmark = pytest.mark.anyio
 
@@ -234,14 +236,23 @@ async def test_a_closed_session_cannot_be_entered() -> None:
             pass
 
 
-async def test_async_with_closes_the_sessions_own_client() -> None:
-    """The client the session created is closed on exit."""
-    async with session_for(Recorder(DescribeService())) as session:
-        await session.get_job("j00000001")
-        client = session._client
-        assert client is not None
+class ClosingTransport(httpx.MockTransport):
+    """A mock transport that records whether it was closed."""
 
-    assert client.is_closed
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_async_with_closes_the_sessions_own_client() -> None:
+    """The client the session created (and so its transport) is closed on exit."""
+    transport = ClosingTransport(DescribeService())
+    async with Session(BUCKET, REGION, signer=CountingSigner(), transport=transport) as session:
+        await session.get_job("j00000001")
+        assert not transport.closed
+
+    assert transport.closed
 
 
 async def test_a_user_supplied_client_is_used_and_left_open() -> None:
@@ -270,6 +281,7 @@ def test_a_session_is_tied_to_its_first_asyncio_loop() -> None:
 
     with pytest.raises(RuntimeError, match="another event loop"):
         asyncio.run(session.get_job("j00000001"))
+    asyncio.run(session.aclose())
 
 
 def test_a_session_is_tied_to_its_first_trio_run() -> None:
@@ -279,6 +291,7 @@ def test_a_session_is_tied_to_its_first_trio_run() -> None:
 
     with pytest.raises(RuntimeError, match="another event loop"):
         trio.run(session.get_job, "j00000001")
+    trio.run(session.aclose)
 
 
 def test_a_session_cannot_move_from_asyncio_to_trio() -> None:
@@ -288,29 +301,43 @@ def test_a_session_cannot_move_from_asyncio_to_trio() -> None:
 
     with pytest.raises(RuntimeError, match="another event loop"):
         trio.run(session.get_job, "j00000001")
+    trio.run(session.aclose)
 
 
-async def test_default_transport_matches_the_event_loop(anyio_backend: str) -> None:
-    """Aiohttp beneath httpx under asyncio; httpx's own transport under trio."""
-    from ci_async._transport import AiohttpTransport
+async def test_the_default_transport_is_httpx_own_whatever_is_installed(
+    anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With aiohttp installed, a default session still sends through httpx.AsyncHTTPTransport."""
+    import aiohttp  # noqa: F401 - installed, and so importable: it must not matter
 
-    session = Session(BUCKET, REGION, signer=CountingSigner(), endpoint="http://127.0.0.1:9")
-    client = session._get_client()
-    expected = AiohttpTransport if anyio_backend == "asyncio" else httpx.AsyncHTTPTransport
-    try:
-        assert isinstance(client._transport, expected)
-    finally:
-        await session.aclose()
+    sent: list[str] = []
+    original = httpx.AsyncHTTPTransport.handle_async_request
+
+    async def spy(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return await original(self, request)
+
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", spy)
+    emulator = Emulator(seed=1)
+    job = emulator.add_job(name="x")
+    with emulator.serve() as server:
+        async with Session(
+            BUCKET, REGION, endpoint=server.url, credentials=emulator.credentials
+        ) as session:
+            await session.get_job(job.job_id)
+
+    assert [f"/inventorytriggerjob/{job.job_id}"] == sent
 
 
 async def test_an_explicit_transport_is_used() -> None:
-    """transport= wins over the default choice."""
-    transport = httpx.MockTransport(DescribeService())
-    session = Session(BUCKET, REGION, signer=CountingSigner(), transport=transport)
-    try:
-        assert transport is session._get_client()._transport
-    finally:
-        await session.aclose()
+    """transport= carries every request."""
+    recorder = Recorder(DescribeService())
+    async with Session(
+        BUCKET, REGION, signer=CountingSigner(), transport=recorder.transport()
+    ) as session:
+        await session.get_job("j00000001")
+
+    assert 1 == len(recorder.requests)
 
 
 async def test_requests_carry_the_library_user_agent() -> None:
@@ -356,40 +383,53 @@ async def test_a_user_supplied_client_runs_its_hooks() -> None:
     assert ["/inventorytriggerjob/j00000001"] == seen
 
 
-def test_an_environment_proxy_keeps_httpx_send(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With HTTPS_PROXY set, httpx's own transport is reached through send() (the proxy)."""
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-    session = Session(BUCKET, REGION, signer=CountingSigner())
+class ProxyRecorder:
+    """An ASGI app standing in for an HTTP proxy: records request targets, answers a describe."""
 
-    async def direct() -> object:
-        session._get_client()
-        await session.aclose()
-        return session._direct
+    def __init__(self) -> None:
+        self.targets: list[str] = []
 
-    assert None is trio.run(direct)
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        self.targets.append(scope["raw_path"].decode())
+        body = encode_response([make_job(1)], request_id="via-proxy")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
 
 
-def test_without_a_proxy_the_transport_is_called_directly(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+async def test_an_environment_proxy_applies_under_asyncio_and_trio(
+    variable: str, monkeypatch: pytest.MonkeyPatch, anyio_backend: str
 ) -> None:
-    """Without proxy variables, the session calls its client's transport itself."""
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
+    """HTTP(S)_PROXY reaches the default transport the same way whatever the event loop."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    session = Session(BUCKET, REGION, signer=CountingSigner())
+        monkeypatch.delenv(name.lower(), raising=False)
+    proxy = ProxyRecorder()
+    async with EmulatorServer(proxy) as server:
+        monkeypatch.setenv(variable, server.url)
+        async with Session(
+            BUCKET, REGION, endpoint="http://127.0.0.1:9", signer=CountingSigner()
+        ) as session:
+            job = await session.get_job("j00000001")
 
-    async def direct() -> bool:
-        client = session._get_client()
-        await session.aclose()
-        return session._direct is client._transport
+    assert "j00000001" == job.job_id
+    assert ["http://127.0.0.1:9/inventorytriggerjob/j00000001"] == proxy.targets
 
-    assert trio.run(direct)
+
+async def test_no_proxy_bypasses_the_environment_proxy(
+    monkeypatch: pytest.MonkeyPatch, anyio_backend: str
+) -> None:
+    """NO_PROXY naming the endpoint's host sends directly."""
+    recorder = ProxyRecorder()
+    async with EmulatorServer(recorder) as target:
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        async with Session(BUCKET, REGION, endpoint=target.url, signer=CountingSigner()) as session:
+            await session.get_job("j00000001")
+
+    assert ["/inventorytriggerjob/j00000001"] == recorder.targets
 
 
 # --- signers ----------------------------------------------------------------------------

@@ -21,10 +21,10 @@ import httpx
 import pytest
 
 import ci_async
-from ci_async._transport import AIOHTTP_AVAILABLE, AiohttpTransport
+from ci_async import AiohttpTransport
 from ci_async.testing import Emulator, EmulatorServer
 
-pytestmark = pytest.mark.skipif(not AIOHTTP_AVAILABLE, reason="aiohttp is not installed")
+pytest.importorskip("aiohttp", reason="aiohttp is not installed")
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 Serve = Callable[[Handler], Awaitable[str]]
@@ -729,16 +729,15 @@ async def test_session_lists_over_aiohttp_with_signatures_checked() -> None:
 # --- without aiohttp ---------------------------------------------------------------------
 
 
-def test_module_imports_without_aiohttp() -> None:
-    """Without aiohttp the module imports, and constructing the transport says what to install."""
+def test_ci_async_imports_without_aiohttp_and_the_transport_names_the_extra() -> None:
+    """Without aiohttp, ci_async imports; constructing the transport says which extra to install."""
     script = textwrap.dedent(
         """
         import sys
         sys.modules["aiohttp"] = None
-        from ci_async._transport import AIOHTTP_AVAILABLE, AiohttpTransport
-        assert AIOHTTP_AVAILABLE is False
+        import ci_async
         try:
-            AiohttpTransport()
+            ci_async.AiohttpTransport()
         except ImportError as exc:
             print(exc)
         """
@@ -748,4 +747,23 @@ def test_module_imports_without_aiohttp() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
 
-    assert "pip install 'ci_async[aiohttp]'" in result.stdout
+    assert "pip install 'ci-async[aiohttp]'" in result.stdout
+
+
+def test_importing_ci_async_never_imports_aiohttp() -> None:
+    """Aiohttp is imported only when AiohttpTransport is chosen."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import ci_async, ci_async.testing
+        before = "aiohttp" in sys.modules
+        ci_async.AiohttpTransport()
+        print(before, "aiohttp" in sys.modules)
+        """
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert "False True" == result.stdout.strip()

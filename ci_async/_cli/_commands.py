@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from .._config import is_loopback
 from .._errors import WaitTimeoutError
 from .._format import JobTable, format_job, job_to_json
 from .._models import Job, JobInput, JobState, Output, TimeInterval
@@ -78,21 +79,20 @@ def make_session(args: argparse.Namespace) -> Session:
         raise UsageError(msg)
     timeout = getattr(args, "request_timeout", None)
     insecure = bool(getattr(args, "allow_insecure_http", False))
+    if endpoint is not None and not insecure:
+        # The library would name its keyword argument; the command line has a flag.
+        parts = urlsplit(endpoint.strip())
+        if parts.scheme == "http" and parts.hostname and not is_loopback(parts.hostname):
+            raise UsageError(_insecure_http_message(endpoint))
     from .._session import Session
 
-    try:
-        return Session(
-            bucket,
-            region,
-            endpoint=endpoint,
-            timeout=10.0 if timeout is None else timeout,
-            allow_insecure_http=insecure,
-        )
-    except ValueError as exc:
-        # The library names its keyword argument; the command line has a flag.
-        if endpoint is not None and not insecure and "allow_insecure_http" in str(exc):
-            raise UsageError(_insecure_http_message(endpoint)) from None
-        raise
+    return Session(
+        bucket,
+        region,
+        endpoint=endpoint,
+        timeout=10.0 if timeout is None else timeout,
+        allow_insecure_http=insecure,
+    )
 
 
 def _insecure_http_message(endpoint: str) -> str:

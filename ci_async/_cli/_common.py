@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The defaults of --bucket, --region and --endpoint: the library reads the same variables.
+from .._config import ENV_BUCKET, ENV_ENDPOINT, ENV_REGION
+
 __all__ = [
     "ENV_BUCKET",
     "ENV_ENDPOINT",
@@ -27,13 +30,6 @@ EXIT_WAIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
 #: The reader of stdout went away, as for a process killed by SIGPIPE.
 EXIT_BROKEN_PIPE = 141
-
-#: The default of ``--bucket``.
-ENV_BUCKET = "CI_ASYNC_BUCKET"
-#: The default of ``--region``.
-ENV_REGION = "CI_ASYNC_REGION"
-#: The default of ``--endpoint``.
-ENV_ENDPOINT = "CI_ASYNC_ENDPOINT"
 
 
 class UsageError(Exception):

@@ -15,9 +15,10 @@ import attrs
 import httpx
 import sniffio
 
-from ci_async import Job, RetryPolicy, Session
-from ci_async._decode import encode_response
+from ci_async import AiohttpTransport, Job, RetryPolicy, Session
 from ci_async.testing import Emulator, EmulatorServer
+
+from .._xml import encode_response
 
 BUCKET = "examplebucket-1250000000"
 REGION = "ap-beijing"
@@ -123,8 +124,16 @@ class NullSigner:
         request.headers["Authorization"] = "q-sign-algorithm=sha1&q-signature=unsigned"
 
 
+#: The transport of the sessions :func:`session_on` makes: ``"httpx"`` (httpx's own)
+#: or ``"aiohttp"`` (:class:`ci_async.AiohttpTransport`); set per test by the
+#: ``anyio_backend`` fixture of this package, so every case runs on both.
+TRANSPORT = "httpx"
+
+
 def session_on(url: str, emulator: Emulator | None = None, **kwargs: Any) -> Session:
     """A Session on a loopback URL, signing for ``emulator`` (or not at all)."""
+    if TRANSPORT == "aiohttp" and "transport" not in kwargs and "http_client" not in kwargs:
+        kwargs["transport"] = AiohttpTransport()
     kwargs.setdefault("retry", FAST)
     kwargs.setdefault("timeout", TIMEOUT)
     signer = NullSigner() if emulator is None else emulator.signer()
@@ -173,12 +182,10 @@ def checked_out(session: Session) -> int:
     Looks inside the transport (there is no public API for this): httpcore's
     pool under trio, the aiohttp connector under asyncio.
     """
-    client = session._client
+    client = session._sender._client
     if client is None:
         return 0
     transport = client._transport
-    from ci_async._transport import AiohttpTransport
-
     if isinstance(transport, AiohttpTransport):
         aiohttp_session = transport._session
         if aiohttp_session is None:

@@ -10,10 +10,28 @@ import pytest
 from ci_async import Session
 from ci_async.testing import Emulator, EmulatorServer
 
+from . import _support
 from ._support import RetryLog, session_on
 
 #: Jobs in the default emulator: three pages of ten.
 JOBS = 25
+
+
+@pytest.fixture(
+    name="anyio_backend",
+    params=[
+        pytest.param(("asyncio", "httpx"), id="asyncio"),
+        pytest.param(("asyncio", "aiohttp"), id="asyncio-aiohttp"),
+        pytest.param(("trio", "httpx"), id="trio"),
+    ],
+)
+def fixture_anyio_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every case under asyncio on both transports, and under trio (httpx's transport)."""
+    backend, _support.TRANSPORT = request.param
+    try:
+        yield backend
+    finally:
+        _support.TRANSPORT = "httpx"
 
 
 @pytest.fixture(name="emulator")
@@ -35,7 +53,7 @@ def fixture_server(emulator: Emulator) -> Iterator[EmulatorServer]:
 async def fixture_session(
     emulator: Emulator, server: EmulatorServer, anyio_backend: str
 ) -> AsyncIterator[Session]:
-    """A session over loopback HTTP (aiohttp transport under asyncio, httpx's under trio)."""
+    """A session over loopback HTTP, on the transport of the test's variant."""
     async with session_on(server.url, emulator) as session:
         yield session
 

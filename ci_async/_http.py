@@ -1,0 +1,531 @@
+"""The one send path: build, sign, send, read (capped), retry, and turn failures into CIError.
+
+Every call of a :class:`~ci_async.Session` goes through :meth:`Sender.send`:
+
+1. build the request with :meth:`httpx.AsyncClient.build_request` (a fresh
+   one on every attempt) and sign it (every attempt is re-signed);
+2. wait for one of the session's request slots (at most ``max_in_flight``
+   requests in flight; see below);
+3. send it with :meth:`httpx.AsyncClient.send` (``stream=True``) and read the
+   body with :func:`~ci_async._body.read_body`, capped on the decoded bytes;
+   steps 1 to 3 of one attempt must end within ``attempt_timeout``;
+4. a 2xx answer is returned as a real :class:`httpx.Response` holding the
+   decoded body; an error answer becomes the matching
+   :class:`~ci_async.ServiceError`; a failure to connect, send or read
+   becomes a :class:`~ci_async.TransportError`;
+5. retryable failures are retried under the :class:`~ci_async.RetryPolicy`,
+   within the caller's deadline, each retry logged on the ``ci_async`` logger.
+
+Only public APIs of httpx are used. The request slots bound what is in flight
+because httpx's own pool loses a slot for good when a request is cancelled just
+after being handed a new connection (encode/httpcore#1093): the session's own
+client is therefore given a pool without a connection limit, and the slots
+(an :class:`anyio.Semaphore`, which cancellation cannot corrupt) do the bounding.
+
+Exceptions never carry a secret: the httpx exception chained to a
+:class:`~ci_async.TransportError` is a copy whose request has the
+``Authorization`` and token headers masked, raised nowhere (no traceback, no
+context), with any server text in its message escaped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import socket
+from collections.abc import Mapping, Sequence
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import NoReturn
+
+import anyio
+import attrs
+import httpx
+import sniffio
+
+from ._body import ACCEPT_ENCODING, BodyTooLargeError, UndecodableBodyError, read_body
+from ._config import Settings
+from ._decode import error_from_response
+from ._errors import (
+    ResponseParseError,
+    ServiceError,
+    SessionClosedError,
+    TransportError,
+)
+from ._retry import retryable_exception, retryable_status
+from ._signing import TOKEN_HEADER
+from ._text import shown
+from ._version import version
+
+__all__ = ["REQUEST_ID_HEADER", "AttemptTimeoutError", "Sender"]
+
+logger = logging.getLogger("ci_async")
+
+REQUEST_ID_HEADER = "x-ci-request-id"
+#: The most of an error answer's body read: an ``<Error>`` document is well under 1 KB.
+MAX_ERROR_BODY = 64 * 1024
+#: Headers masked in the copy of a request kept on an exception.
+_SECRET_HEADERS = ("authorization", TOKEN_HEADER, "x-cos-security-token", "proxy-authorization")
+
+
+def running_loop() -> object:
+    """The running event loop (asyncio) or run (trio), told apart with sniffio.
+
+    Raises:
+        RuntimeError: No event loop runs in this thread.
+    """
+    try:
+        library = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        msg = "ci_async must be used from a running asyncio or trio event loop"
+        raise RuntimeError(msg) from None
+    if library == "trio":
+        import trio
+
+        return trio.lowlevel.current_trio_token()
+    return asyncio.get_running_loop()
+
+
+def _no_cookies() -> CookieJar:
+    """A cookie jar that keeps nothing: no server's cookie is ever sent back."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+class AttemptTimeoutError(httpx.TimeoutException):
+    """One attempt took longer than ``attempt_timeout`` in all."""
+
+
+class Sender:
+    """Sends a session's requests over one pooled client, with retries.
+
+    The client is made on first use, in a worker thread (building it loads the
+    TLS trust store, which would stall the event loop), and belongs to the
+    event loop of that first use from then on.
+
+    Args:
+        settings: The validated settings.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: httpx.AsyncClient | None = settings.http_client
+        self._loop: object | None = None
+        self._ready: anyio.Event | None = None
+        self._slots: anyio.Semaphore | None = None
+        self._closed = False
+        self._released = False
+        self._attempts = 1 if settings.retry is None else settings.retry.max_attempts
+        headers = {"Accept-Encoding": ACCEPT_ENCODING}
+        if settings.target.host_header is not None:
+            headers["Host"] = settings.target.host_header
+        self._headers = headers
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` has been called."""
+        return self._closed
+
+    @property
+    def holds_resources(self) -> bool:
+        """Whether closing would release something: the session's own client or transport."""
+        settings = self._settings
+        if self._closed or settings.http_client is not None:
+            return False
+        return self._client is not None or settings.transport is not None
+
+    def check_open(self) -> None:
+        """Raise :class:`~ci_async.SessionClosedError` once closed."""
+        if self._closed:
+            raise SessionClosedError
+
+    def refuse_calls(self) -> None:
+        """From now on every call raises :class:`~ci_async.SessionClosedError`."""
+        self._closed = True
+
+    async def aclose(self) -> None:
+        """Close the session's own client (or transport); a ``http_client`` is left open."""
+        self._closed = True
+        if self._released:
+            return
+        self._released = True
+        settings = self._settings
+        if settings.http_client is not None:
+            return
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+        elif settings.transport is not None:
+            await settings.transport.aclose()
+
+    # --- the client -----------------------------------------------------------------
+
+    async def _get_client(self) -> httpx.AsyncClient:
+        """The pooled client, on this (and only this) event loop."""
+        self.check_open()
+        loop = running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            msg = (
+                "this Session was first used in another event loop and cannot be used "
+                "from this one; create one Session per event loop"
+            )
+            raise RuntimeError(msg)
+        if self._slots is None:
+            self._slots = anyio.Semaphore(self._settings.max_in_flight)
+        if self._client is not None:
+            return self._client
+        if self._ready is not None:  # another task is making it
+            await self._ready.wait()
+            return await self._get_client()
+        self._ready = ready = anyio.Event()
+        try:
+            # Shielded: a client made is a client kept (and closed by aclose()).
+            with anyio.CancelScope(shield=True):
+                client = await anyio.to_thread.run_sync(self._new_client)
+                if self._closed:
+                    await client.aclose()
+                else:
+                    self._client = client
+        finally:
+            self._ready = None
+            ready.set()
+        self.check_open()
+        return client
+
+    def _new_client(self) -> httpx.AsyncClient:
+        settings = self._settings
+        return httpx.AsyncClient(
+            transport=settings.transport,
+            # Unbounded: the request slots bound what is in flight (see the module docs).
+            limits=httpx.Limits(
+                max_connections=None, max_keepalive_connections=settings.max_in_flight
+            ),
+            timeout=settings.timeout,
+            follow_redirects=False,
+            cookies=_no_cookies(),
+            headers={"User-Agent": f"ci-async/{version()}"},
+        )
+
+    # --- one call ---------------------------------------------------------------------
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        query: str | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool = True,
+        deadline_at: float | None = None,
+    ) -> httpx.Response:
+        """Send one call, retrying as the policy allows; return the 2xx answer, body read.
+
+        Args:
+            method: HTTP method.
+            path: Path below the endpoint, starting with ``/``.
+            params: Query parameters.
+            query: A raw query string (e.g. ``"cancel"``), instead of ``params``.
+            content: Request body.
+            headers: Extra request headers.
+            idempotent: Whether the request may be sent again after it may
+                have reached the server (``False``: only after it certainly did not).
+            deadline_at: :func:`anyio.current_time` by which every attempt and
+                pause must be over.
+
+        Returns:
+            A :class:`httpx.Response` with the decoded body read (``content``),
+            its ``request`` and ``elapsed`` set.
+
+        Raises:
+            httpx.InvalidURL: The request cannot be built (e.g. far too long).
+            ServiceError: The service's error answer (its subclass), after retries.
+            TransportError: Transport failures after retries, or the deadline passed.
+            ResponseParseError: A 2xx body over the cap, or in an encoding not asked for.
+            SessionClosedError: The session was closed.
+        """
+        client = await self._get_client()
+        url = self._settings.target.base_url + path + (f"?{query}" if query else "")
+        request_headers = self._headers if not headers else {**self._headers, **headers}
+        deadline = math.inf if deadline_at is None else deadline_at
+        failure: BaseException | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            final = attempt >= self._attempts
+            request = client.build_request(
+                method,
+                url,
+                params=list(params) if params else None,
+                content=content,
+                headers=request_headers,
+            )
+            with anyio.CancelScope(deadline=deadline) as scope:
+                outcome = await self._attempt(client, request, idempotent=idempotent)
+            if scope.cancelled_caught:
+                self._fail_deadline(request, attempt, failure)
+            if isinstance(outcome, httpx.Response):
+                if outcome.is_success:
+                    return outcome
+                failure = self._service_error(outcome)
+                if final or not retryable_status(outcome.status_code, idempotent=idempotent):
+                    raise failure
+            else:
+                failure = outcome.error
+                if self._closed:
+                    raise SessionClosedError from failure
+                if final or not outcome.retryable:
+                    self._fail_transport(request, outcome, attempt)
+            assert self._settings.retry is not None  # more than one attempt
+            retry_after = failure.retry_after if isinstance(failure, ServiceError) else None
+            delay = self._settings.retry.delay(attempt, retry_after)
+            if anyio.current_time() + delay >= deadline:
+                self._fail_deadline(request, attempt, failure)
+            _log_retry(request, attempt, self._attempts, delay, failure)
+            await anyio.sleep(delay)
+            self.check_open()
+
+    async def _attempt(
+        self, client: httpx.AsyncClient, request: httpx.Request, *, idempotent: bool
+    ) -> httpx.Response | _Failure:
+        """One attempt: the answer (2xx or not), or the transport failure."""
+        slots = self._slots
+        assert slots is not None
+        try:
+            await self._acquire(slots, request)
+            try:
+                limit = self._settings.attempt_timeout
+                with anyio.CancelScope(
+                    deadline=math.inf if limit is None else anyio.current_time() + limit
+                ) as bound:
+                    await self._settings.signer.sign(request)
+                    response = await client.send(request, stream=True, follow_redirects=False)
+                    answer = await self._read(response)
+                if bound.cancelled_caught:
+                    msg = f"the attempt took longer than attempt_timeout ({limit:g}s)"
+                    raise AttemptTimeoutError(msg, request=request)
+                return answer
+            finally:
+                slots.release()
+        except (httpx.HTTPError, OSError) as exc:
+            return _Failure.of(exc, idempotent=idempotent)
+        except RuntimeError as exc:
+            if self._closed:  # httpx: "Cannot send a request, as the client has been closed."
+                return _Failure.of(exc, idempotent=idempotent)
+            raise
+
+    async def _acquire(self, slots: anyio.Semaphore, request: httpx.Request) -> None:
+        """Wait for a request slot, at most the ``pool`` timeout."""
+        pool = self._settings.timeout.pool
+        with anyio.move_on_after(pool) as waiting:
+            await slots.acquire()
+        if waiting.cancelled_caught:
+            msg = f"no request slot free within the pool timeout ({pool:g}s)"
+            raise httpx.PoolTimeout(msg, request=request)
+
+    async def _read(self, response: httpx.Response) -> httpx.Response:
+        """The answer with its body read and decoded, as a new :class:`httpx.Response`."""
+        cap = self._settings.max_response_bytes
+        if not response.is_success:
+            cap = MAX_ERROR_BODY if cap is None else min(cap, MAX_ERROR_BODY)
+        elif cap is not None and not response.headers.get("content-encoding"):
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                await response.aclose()
+                _too_large(response, cap, b"")
+        try:
+            body = await read_body(response, cap)
+        except BodyTooLargeError as exc:
+            if response.is_success:
+                _too_large(response, cap, exc.prefix)
+            body = exc.prefix  # an error answer: its start says all there is to say
+        except UndecodableBodyError as exc:
+            if response.is_success:
+                raise ResponseParseError(
+                    f"cannot read the answer: {exc}",
+                    status_code=response.status_code,
+                    request_id=response.headers.get(REQUEST_ID_HEADER),
+                ) from None
+            body = f"(an error answer that cannot be read: {exc})".encode()
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name not in {"content-encoding", "content-length"}
+        ]
+        answer = httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=body,
+            request=response.request,
+            extensions={
+                "http_version": response.http_version.encode("ascii", "replace"),
+                "reason_phrase": response.reason_phrase.encode("ascii", "replace"),
+            },
+        )
+        # httpx sets ``elapsed`` when the stream it handed out is closed; a response
+        # a mock transport returned already read was never streamed, so has none.
+        with contextlib.suppress(RuntimeError):
+            answer.elapsed = response.elapsed
+        return answer
+
+    # --- failures ---------------------------------------------------------------------
+
+    @staticmethod
+    def _service_error(response: httpx.Response) -> ServiceError:
+        return error_from_response(
+            response.status_code,
+            response.content,
+            response.headers,
+            method=response.request.method,
+            url=str(response.request.url),
+        )
+
+    @staticmethod
+    def _fail_transport(request: httpx.Request, failure: _Failure, attempts: int) -> NoReturn:
+        error = failure.error
+        if failure.no_such_host:
+            text = (
+                f"could not resolve host {shown(request.url.host, 100)!r}: "
+                "check the bucket and region, or the endpoint"
+            )
+        else:
+            text = (
+                f"{type(error).__name__}: {error} (after {attempts} attempt{'s' * (attempts > 1)})"
+            )
+        raise TransportError(text, method=request.method, url=str(request.url)) from error
+
+    @staticmethod
+    def _fail_deadline(
+        request: httpx.Request, attempt: int, failure: BaseException | None
+    ) -> NoReturn:
+        text = f"deadline exceeded after {attempt} attempt{'s' * (attempt > 1)}"
+        if failure is not None:
+            text += f"; last failure: {type(failure).__name__}"
+        raise TransportError(text, method=request.method, url=str(request.url)) from failure
+
+
+@attrs.frozen
+class _Failure:
+    """A failed attempt: a secret-free copy of what was raised, and what to do about it."""
+
+    error: BaseException
+    retryable: bool
+    no_such_host: bool
+
+    @classmethod
+    def of(cls, exc: BaseException, *, idempotent: bool) -> _Failure:
+        no_such_host = _no_such_host(exc)
+        return cls(
+            _scrubbed(exc),
+            retryable=retryable_exception(exc, idempotent=idempotent) and not no_such_host,
+            no_such_host=no_such_host,
+        )
+
+
+def _too_large(response: httpx.Response, limit: int | None, start: bytes) -> NoReturn:
+    msg = (
+        f"the answer is larger than max_response_bytes ({limit} bytes); "
+        "pass a larger max_response_bytes (or None) to Session to accept it"
+    )
+    raise ResponseParseError(
+        msg,
+        snippet=start,
+        status_code=response.status_code,
+        request_id=response.headers.get(REQUEST_ID_HEADER),
+    )
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and its causes and contexts, each once."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 16:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _no_such_host(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failure to resolve the host name (not worth retrying)."""
+    return any(isinstance(item, socket.gaierror) for item in _causes(exc))
+
+
+def _message(exc: BaseException) -> str:
+    """What ``exc`` says; when it says nothing, what the first cause that does says.
+
+    (httpx's exceptions wrap httpcore's, which wrap the OS, TLS or event-loop
+    error: none of those carries the request, so their text is safe to quote.)
+    """
+    text = str(exc)
+    if text:
+        return text
+    for cause in _causes(exc)[1:]:
+        if str(cause):
+            return f"{type(cause).__name__}: {cause}"
+    return type(exc).__name__
+
+
+def _masked(request: httpx.Request) -> httpx.Request:
+    """A copy of ``request`` (method, URL, headers) with secret headers masked, no body."""
+    headers = httpx.Headers(request.headers)
+    for name in _SECRET_HEADERS:
+        if name in headers:
+            headers[name] = "[masked]"
+    return httpx.Request(request.method, request.url, headers=headers)
+
+
+def _scrubbed(exc: BaseException) -> BaseException:
+    """A copy of ``exc`` safe to chain: same type and (escaped) message, masked request.
+
+    The copy was never raised: it has no traceback, cause or context, so none
+    of the frames, locals or exceptions behind the original come along.
+    """
+    message = shown(_message(exc), 500)
+    kind = type(exc)
+    try:
+        copy = kind(message)
+    except Exception:  # a constructor wanting other arguments
+        copy = (httpx.TransportError if isinstance(exc, httpx.HTTPError) else OSError)(message)
+    if isinstance(exc, httpx.RequestError) and isinstance(copy, httpx.RequestError):
+        with contextlib.suppress(RuntimeError):  # the original had no request
+            copy.request = _masked(exc.request)
+    # The OS error at the root (a name that does not resolve, a refused connection,
+    # a certificate refused) is worth keeping, and carries nothing of the request.
+    for cause in reversed(_causes(exc)[1:]):
+        if isinstance(cause, OSError):
+            with contextlib.suppress(Exception):
+                copy.__cause__ = type(cause)(*cause.args)
+            break
+    return copy
+
+
+def _log_retry(
+    request: httpx.Request, attempt: int, attempts: int, delay: float, failure: BaseException
+) -> None:
+    if isinstance(failure, ServiceError):
+        reason = f"{failure.status_code} {shown(failure.code or '', 64)}".rstrip()
+        request_id = None if failure.request_id is None else shown(failure.request_id, 100)
+    else:
+        reason = type(failure).__name__
+        request_id = None
+    logger.warning(
+        "retrying %s %s in %.3fs: attempt %d of %d failed with %s [request_id=%s]",
+        request.method,
+        request.url.path,
+        delay,
+        attempt,
+        attempts,
+        reason,
+        request_id,
+        extra={
+            "ci_method": request.method,
+            "ci_path": request.url.path,
+            "ci_attempt": attempt,
+            "ci_delay": delay,
+            "ci_reason": reason,
+            "ci_request_id": request_id,
+        },
+    )

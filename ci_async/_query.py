@@ -1,0 +1,180 @@
+"""The filters of a listing: validated once, then turned into query parameters.
+
+:class:`ListFilters` is what ``Session.list_jobs(...)`` is called with, checked
+when it is built (so a bad filter raises at the call, not on the first step of
+the iteration), and the one place that knows the list API's parameter names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import attrs
+
+from ._checks import aware_datetime, enum_value, optional_text
+from ._models import JobState, JobType
+from ._wire import format_time
+
+__all__ = ["ListFilters"]
+
+#: The longest text filter accepted (``name``, ``workflow_id``, ``job_id``).
+MAX_FILTER_TEXT = 1024
+_ORDERS = {"desc": "Desc", "asc": "Asc"}
+
+
+def _type(value: object) -> JobType | None:
+    return None if value is None else enum_value(value, JobType, "type")
+
+
+def _states(value: object) -> str | None:
+    """One state, ``"All"``, or an iterable of them, as the comma-joined wire text."""
+    if value is None:
+        return None
+    items: Iterable[object]
+    if isinstance(value, str):
+        items = (value,)
+    elif isinstance(value, Iterable):
+        items = value
+    else:
+        msg = f"states must be a JobState, a str or an iterable of them, not {type(value).__name__}"
+        raise TypeError(msg)
+    wire: list[str] = []
+    for item in items:
+        text = "All" if item == "All" else enum_value(item, JobState, "states").value
+        if text not in wire:
+            wire.append(text)
+    if not wire:
+        msg = "states must not be empty (pass None for every state)"
+        raise ValueError(msg)
+    return ",".join(wire)
+
+
+def _order(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        msg = f"order must be a str, not {type(value).__name__}"
+        raise TypeError(msg)
+    try:
+        return _ORDERS[value.lower()]
+    except KeyError:
+        msg = f"order must be 'desc' or 'asc', got {value[:40]!r}"
+        raise ValueError(msg) from None
+
+
+def _wire_datetime(value: object, name: str) -> datetime | None:
+    """An aware datetime that the wire format can carry (whole-minute UTC offset)."""
+    if value is None:
+        return None
+    checked = aware_datetime(value, name)
+    try:
+        format_time(checked)
+    except ValueError as exc:
+        msg = f"{name}: {exc}"
+        raise ValueError(msg) from None
+    return checked
+
+
+def _after(value: object) -> datetime | None:
+    return _wire_datetime(value, "created_after")
+
+
+def _before(value: object) -> datetime | None:
+    return _wire_datetime(value, "created_before")
+
+
+def _workflow_id(value: object) -> str | None:
+    return optional_text(value, "workflow_id", max_length=MAX_FILTER_TEXT)
+
+
+def _job_id(value: object) -> str | None:
+    return optional_text(value, "job_id", max_length=MAX_FILTER_TEXT)
+
+
+def _name(value: object) -> str | None:
+    return optional_text(value, "name", max_length=MAX_FILTER_TEXT)
+
+
+@attrs.frozen(kw_only=True)
+class ListFilters:
+    """The validated filters of one listing.
+
+    Attributes:
+        type: Only jobs of this type.
+        states: The comma-joined wire states, or ``None`` for the service's default.
+        order: ``"Desc"`` (newest first) or ``"Asc"``; ``None``: not sent (the
+            service's default, newest first).
+        created_after: Jobs created at or after it (aware).
+        created_before: Jobs created at or before it (aware).
+        workflow_id: Only jobs of this workflow.
+        job_id: Only this job.
+        name: Only jobs with this name.
+
+    Raises:
+        TypeError: A filter of the wrong type.
+        ValueError: A bad filter value, or ``created_after`` later than ``created_before``.
+    """
+
+    type: JobType | None = attrs.field(default=None, converter=_type)
+    states: str | None = attrs.field(default=None, converter=_states)
+    order: str | None = attrs.field(default=None, converter=_order)
+    created_after: datetime | None = attrs.field(default=None, converter=_after)
+    created_before: datetime | None = attrs.field(default=None, converter=_before)
+    workflow_id: str | None = attrs.field(default=None, converter=_workflow_id)
+    job_id: str | None = attrs.field(default=None, converter=_job_id)
+    name: str | None = attrs.field(default=None, converter=_name)
+
+    def __attrs_post_init__(self) -> None:
+        after, before = self.created_after, self.created_before
+        if after is not None and before is not None and after > before:
+            msg = (
+                f"created_after ({after.isoformat()}) is later than "
+                f"created_before ({before.isoformat()})"
+            )
+            raise ValueError(msg)
+
+    @property
+    def ascending(self) -> bool:
+        """Whether jobs come oldest first."""
+        return self.order == "Asc"
+
+    def params(
+        self,
+        *,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        order: str | None = None,
+    ) -> list[tuple[str, str]]:
+        """The query parameters, in a fixed order, without the unset ones.
+
+        Args:
+            after: Use this creation-time lower bound instead of ``created_after``.
+            before: Use this creation-time upper bound instead of ``created_before``.
+            order: Use this order (``"Desc"``/``"Asc"``) instead, and send it.
+
+        Returns:
+            ``(name, value)`` pairs.
+        """
+        params: list[tuple[str, str]] = []
+        if self.type is not None:
+            params.append(("type", self.type.value))
+        if self.states is not None:
+            params.append(("states", self.states))
+        order = self.order if order is None else order
+        if order is not None:
+            params.append(("orderByTime", order))
+        after = self.created_after if after is None else after
+        before = self.created_before if before is None else before
+        if after is not None:
+            params.append(("startCreationTime", format_time(after)))
+        if before is not None:
+            params.append(("endCreationTime", format_time(before)))
+        for param, value in (
+            ("workflowId", self.workflow_id),
+            ("jobId", self.job_id),
+            ("name", self.name),
+        ):
+            if value is not None:
+                params.append((param, value))
+        return params

@@ -277,7 +277,7 @@ class Settings:
         retry: RetryPolicy | None,
         http_client: httpx.AsyncClient | None,
         transport: httpx.AsyncBaseTransport | None,
-        max_connections: int,
+        max_connections: int | None,
         allow_insecure_http: bool,
         max_response_bytes: int | None,
     ) -> Settings:
@@ -311,10 +311,25 @@ class Settings:
             max_response_bytes=None
             if max_response_bytes is None
             else _checks.positive_int(max_response_bytes, "max_response_bytes", minimum=1),
-            max_in_flight=_checks.positive_int(max_connections, "max_connections", minimum=1),
+            max_in_flight=_in_flight(
+                max_connections, own_pool=http_client is None and transport is None
+            ),
             http_client=http_client,
             transport=transport,
         )
+
+
+#: Requests in flight over httpx's own transport unless told otherwise: its pool's
+#: cost per request grows with the requests it holds (docs/transports.md).
+DEFAULT_IN_FLIGHT_HTTPX = 16
+#: ... and over a transport or client the user passed, which bounds itself.
+DEFAULT_IN_FLIGHT_OTHER = 64
+
+
+def _in_flight(max_connections: object, *, own_pool: bool) -> int:
+    if max_connections is None:
+        return DEFAULT_IN_FLIGHT_HTTPX if own_pool else DEFAULT_IN_FLIGHT_OTHER
+    return _checks.positive_int(max_connections, "max_connections", minimum=1)
 
 
 def _timeouts(timeout: object, attempt_timeout: object) -> tuple[httpx.Timeout, float | None]:

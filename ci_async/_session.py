@@ -73,7 +73,8 @@ class Session:
             :class:`~ci_async.AiohttpTransport` or an emulator's; the session
             closes it. Default: httpx's own, which honours ``HTTP(S)_PROXY``.
         max_connections: The most requests in flight at once (further calls
-            wait for a slot, up to the pool timeout); also the connections kept.
+            wait for a slot, up to the pool timeout); also the connections
+            kept. Default: 16 over httpx's own transport, 64 otherwise.
         allow_insecure_http: Accept plain ``http://`` to any host.
         max_response_bytes: The largest decoded body read (``None``: no limit).
 
@@ -104,7 +105,7 @@ class Session:
         retry: RetryPolicy | None = _DEFAULT_RETRY,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        max_connections: int = 64,
+        max_connections: int | None = None,
         allow_insecure_http: bool = False,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:

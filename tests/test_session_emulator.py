@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from ci_async import JobState
+from ci_async import JobState, Session
 from ci_async.testing import Emulator, EmulatorServer, RecordedRequest
 
 from ._session_support import connect
@@ -339,3 +339,27 @@ async def test_signatures_are_verified_on_every_retry(emulator: Emulator) -> Non
     assert job_id == job.job_id
     assert 4 == len(emulator.requests)
     assert all(r.header("authorization") for r in emulator.requests)
+
+
+@pytest.mark.parametrize(("max_connections", "expected"), [(None, 16), (4, 4)])
+async def test_requests_in_flight_are_bounded_by_max_connections(
+    emulator: Emulator, server: EmulatorServer, max_connections: int | None, expected: int
+) -> None:
+    """40 concurrent calls over httpx's own transport: at most 16 at once (or max_connections)."""
+    emulator.latency = 0.05
+    jobs = emulator.jobs[:40]
+    async with (
+        Session(
+            endpoint=server.url,
+            bucket=emulator.bucket,
+            region="ap-beijing",
+            credentials=emulator.credentials,
+            max_connections=max_connections,
+        ) as session,
+        anyio.create_task_group() as group,
+    ):
+        for job in jobs:
+            group.start_soon(session.get_job, job.job_id)
+
+    # Every request on a connection of its own while it runs; connections are kept.
+    assert (40, expected) == (server.stats.requests, server.stats.connections_opened)

@@ -30,21 +30,19 @@ context), with any server text in its message escaped.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
 import socket
 from collections.abc import Mapping, Sequence
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import NoReturn
 
 import anyio
 import attrs
 import httpx
-import sniffio
 
 from ._body import ACCEPT_ENCODING, BodyTooLargeError, UndecodableBodyError, read_body
+from ._client import PooledClient
 from ._config import Settings
 from ._decode import error_from_response
 from ._errors import (
@@ -56,7 +54,6 @@ from ._errors import (
 from ._retry import retryable_exception, retryable_status
 from ._signing import TOKEN_HEADER
 from ._text import shown
-from ._version import version
 
 __all__ = ["REQUEST_ID_HEADER", "AttemptTimeoutError", "Sender"]
 
@@ -69,144 +66,28 @@ MAX_ERROR_BODY = 64 * 1024
 _SECRET_HEADERS = ("authorization", TOKEN_HEADER, "x-cos-security-token", "proxy-authorization")
 
 
-def running_loop() -> object:
-    """The running event loop (asyncio) or run (trio), told apart with sniffio.
-
-    Raises:
-        RuntimeError: No event loop runs in this thread.
-    """
-    try:
-        library = sniffio.current_async_library()
-    except sniffio.AsyncLibraryNotFoundError:
-        msg = "ci_async must be used from a running asyncio or trio event loop"
-        raise RuntimeError(msg) from None
-    if library == "trio":
-        import trio
-
-        return trio.lowlevel.current_trio_token()
-    return asyncio.get_running_loop()
-
-
-def _no_cookies() -> CookieJar:
-    """A cookie jar that keeps nothing: no server's cookie is ever sent back."""
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-
-
 class AttemptTimeoutError(httpx.TimeoutException):
     """One attempt took longer than ``attempt_timeout`` in all."""
 
 
 class Sender:
-    """Sends a session's requests over one pooled client, with retries.
-
-    The client is made on first use, in a worker thread (building it loads the
-    TLS trust store, which would stall the event loop), and belongs to the
-    event loop of that first use from then on.
+    """Sends a session's requests over its :class:`~ci_async._client.PooledClient`, with retries.
 
     Args:
         settings: The validated settings.
+
+    Attributes:
+        pool: The client, its request slots and their lifecycle.
     """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._client: httpx.AsyncClient | None = settings.http_client
-        self._loop: object | None = None
-        self._ready: anyio.Event | None = None
-        self._slots: anyio.Semaphore | None = None
-        self._closed = False
-        self._released = False
+        self.pool = PooledClient(settings)
         self._attempts = 1 if settings.retry is None else settings.retry.max_attempts
         headers = {"Accept-Encoding": ACCEPT_ENCODING}
         if settings.target.host_header is not None:
             headers["Host"] = settings.target.host_header
         self._headers = headers
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`aclose` has been called."""
-        return self._closed
-
-    @property
-    def holds_resources(self) -> bool:
-        """Whether closing would release something: the session's own client or transport."""
-        settings = self._settings
-        if self._closed or settings.http_client is not None:
-            return False
-        return self._client is not None or settings.transport is not None
-
-    def check_open(self) -> None:
-        """Raise :class:`~ci_async.SessionClosedError` once closed."""
-        if self._closed:
-            raise SessionClosedError
-
-    def refuse_calls(self) -> None:
-        """From now on every call raises :class:`~ci_async.SessionClosedError`."""
-        self._closed = True
-
-    async def aclose(self) -> None:
-        """Close the session's own client (or transport); a ``http_client`` is left open."""
-        self._closed = True
-        if self._released:
-            return
-        self._released = True
-        settings = self._settings
-        if settings.http_client is not None:
-            return
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-        elif settings.transport is not None:
-            await settings.transport.aclose()
-
-    # --- the client -----------------------------------------------------------------
-
-    async def _get_client(self) -> httpx.AsyncClient:
-        """The pooled client, on this (and only this) event loop."""
-        self.check_open()
-        loop = running_loop()
-        if self._loop is None:
-            self._loop = loop
-        elif loop is not self._loop:
-            msg = (
-                "this Session was first used in another event loop and cannot be used "
-                "from this one; create one Session per event loop"
-            )
-            raise RuntimeError(msg)
-        if self._slots is None:
-            self._slots = anyio.Semaphore(self._settings.max_in_flight)
-        if self._client is not None:
-            return self._client
-        if self._ready is not None:  # another task is making it
-            await self._ready.wait()
-            return await self._get_client()
-        self._ready = ready = anyio.Event()
-        try:
-            # Shielded: a client made is a client kept (and closed by aclose()).
-            with anyio.CancelScope(shield=True):
-                client = await anyio.to_thread.run_sync(self._new_client)
-                if self._closed:
-                    await client.aclose()
-                else:
-                    self._client = client
-        finally:
-            self._ready = None
-            ready.set()
-        self.check_open()
-        return client
-
-    def _new_client(self) -> httpx.AsyncClient:
-        settings = self._settings
-        return httpx.AsyncClient(
-            transport=settings.transport,
-            # Unbounded: the request slots bound what is in flight (see the module docs).
-            limits=httpx.Limits(
-                max_connections=None, max_keepalive_connections=settings.max_in_flight
-            ),
-            timeout=settings.timeout,
-            follow_redirects=False,
-            cookies=_no_cookies(),
-            headers={"User-Agent": f"ci-async/{version()}"},
-        )
 
     # --- one call ---------------------------------------------------------------------
 
@@ -247,7 +128,7 @@ class Sender:
             ResponseParseError: A 2xx body over the cap, or in an encoding not asked for.
             SessionClosedError: The session was closed.
         """
-        client = await self._get_client()
+        client, slots = await self.pool.get()
         url = self._settings.target.base_url + path + (f"?{query}" if query else "")
         request_headers = self._headers if not headers else {**self._headers, **headers}
         deadline = math.inf if deadline_at is None else deadline_at
@@ -264,7 +145,7 @@ class Sender:
                 headers=request_headers,
             )
             with anyio.CancelScope(deadline=deadline) as scope:
-                outcome = await self._attempt(client, request, idempotent=idempotent)
+                outcome = await self._attempt(client, slots, request, idempotent=idempotent)
             if scope.cancelled_caught:
                 self._fail_deadline(request, attempt, failure)
             if isinstance(outcome, httpx.Response):
@@ -275,7 +156,7 @@ class Sender:
                     raise failure
             else:
                 failure = outcome.error
-                if self._closed:
+                if self.pool.closed:
                     raise SessionClosedError from failure
                 if final or not outcome.retryable:
                     self._fail_transport(request, outcome, attempt)
@@ -286,14 +167,17 @@ class Sender:
                 self._fail_deadline(request, attempt, failure)
             _log_retry(request, attempt, self._attempts, delay, failure)
             await anyio.sleep(delay)
-            self.check_open()
+            self.pool.check_open()
 
     async def _attempt(
-        self, client: httpx.AsyncClient, request: httpx.Request, *, idempotent: bool
+        self,
+        client: httpx.AsyncClient,
+        slots: anyio.Semaphore,
+        request: httpx.Request,
+        *,
+        idempotent: bool,
     ) -> httpx.Response | _Failure:
         """One attempt: the answer (2xx or not), or the transport failure."""
-        slots = self._slots
-        assert slots is not None
         try:
             await self._acquire(slots, request)
             try:
@@ -313,7 +197,7 @@ class Sender:
         except (httpx.HTTPError, OSError) as exc:
             return _Failure.of(exc, idempotent=idempotent)
         except RuntimeError as exc:
-            if self._closed:  # httpx: "Cannot send a request, as the client has been closed."
+            if self.pool.closed:  # httpx: "Cannot send a request, as the client has been closed."
                 return _Failure.of(exc, idempotent=idempotent)
             raise
 

@@ -133,9 +133,10 @@ class Session:
         return f"<ci_async.Session {where}{' closed' * self.closed}>"
 
     def __del__(self) -> None:
-        if getattr(self, "_sender", None) is not None and self._sender.holds_resources:
+        if getattr(self, "_sender", None) is not None and self._sender.pool.holds_resources:
             text = f"unclosed {self!r}: use 'async with' or 'await session.aclose()'"
             warnings.warn(text, ResourceWarning, stacklevel=2, source=self)
+            self._sender.pool.close_soon()  # so that no transport of ours warns as well
 
     @property
     def bucket(self) -> str:
@@ -155,10 +156,10 @@ class Session:
     @property
     def closed(self) -> bool:
         """Whether :meth:`aclose` has been called."""
-        return self._sender.closed
+        return self._sender.pool.closed
 
     async def __aenter__(self) -> Session:
-        self._sender.check_open()
+        self._sender.pool.check_open()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -170,10 +171,10 @@ class Session:
         Idempotent. Later calls, and iterators still running, raise
         :class:`~ci_async.SessionClosedError`.
         """
-        self._sender.refuse_calls()
+        self._sender.pool.refuse_calls()
         for request in list(self._background):
             await request.aclose()
-        await self._sender.aclose()
+        await self._sender.pool.aclose()
 
     async def get_job(self, job_id: str) -> Job:
         r"""Describe one job: ``GET /inventorytriggerjob/<job_id>``.
@@ -214,7 +215,7 @@ class Session:
             TypeError: ``job_ids`` is a str or not iterable, or an id is not a str.
         """
         lookup = describe_many(self.get_job, job_ids, concurrency)  # checks every argument
-        self._sender.check_open()
+        self._sender.pool.check_open()
         return await lookup
 
     def list_jobs(
@@ -271,10 +272,10 @@ class Session:
             job_id=job_id,
             name=name,
         )
-        self._sender.check_open()
+        self._sender.pool.check_open()
         return JobIterator(
             functools.partial(_fetch_page, self._sender, filters),
-            check_open=self._sender.check_open,
+            check_open=self._sender.pool.check_open,
             background=self._background,
             page_size=page_size,
             limit=limit,

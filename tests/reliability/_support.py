@@ -182,7 +182,7 @@ def checked_out(session: Session) -> int:
     Looks inside the transport (there is no public API for this): httpcore's
     pool under trio, the aiohttp connector under asyncio.
     """
-    client = session._sender._client
+    client = session._sender.pool._client
     if client is None:
         return 0
     transport = client._transport

@@ -35,10 +35,14 @@ async def first(config: dict[str, Any]) -> dict[str, Any]:
     async with ticker.running():
         await asyncio.sleep(0.05)  # the loop has been running a while
         aiohttp_before = "aiohttp" in sys.modules
+        modules_before = len(sys.modules)
+        cpu = time.process_time()
         start = time.perf_counter()
         async with c.session(target, c.ci_transport(config["contender"])) as ci:
             found = await ci.get_job(job_id)
             first_done = time.perf_counter()
+            cpu = time.process_time() - cpu
+            modules_imported = len(sys.modules) - modules_before
             again = await ci.get_job(job_id)
             second_done = time.perf_counter()
         await asyncio.sleep(0.02)
@@ -49,6 +53,8 @@ async def first(config: dict[str, Any]) -> dict[str, Any]:
     return {
         "stall_ms": stalls.max_ms,
         "first_ms": (first_done - start) * 1000,
+        "first_cpu_ms": cpu * 1000,
+        "modules_imported": modules_imported,
         "second_ms": (second_done - first_done) * 1000,
         "aiohttp_imported_before": aiohttp_before,
         "aiohttp_imported_after": "aiohttp" in sys.modules,

@@ -657,7 +657,7 @@ def scenario_first(report: Report, server: Server, sizes: Sizes, job_id: str) ->
             results[name].append(result)
             print(
                 f"    run {round_ + 1}/{repeat} {name:48} stall {result['stall_ms']:6.1f} ms,"
-                f" first request {result['first_ms']:6.1f} ms,"
+                f" first request {result['first_ms']:6.1f} ms (CPU {result['first_cpu_ms']:.1f}),"
                 f" second {result['second_ms']:5.1f} ms",
                 flush=True,
             )
@@ -674,6 +674,7 @@ def scenario_first(report: Report, server: Server, sizes: Sizes, job_id: str) ->
             name: {
                 "median_stall_ms": round(median(name, "stall_ms"), 2),
                 "median_first_ms": round(median(name, "first_ms"), 2),
+                "median_first_cpu_ms": round(median(name, "first_cpu_ms"), 2),
                 "median_second_ms": round(median(name, "second_ms"), 2),
                 "runs": runs,
             }
@@ -683,12 +684,16 @@ def scenario_first(report: Report, server: Server, sizes: Sizes, job_id: str) ->
     width = max(len(name) for name in results)
     report.lines += [
         title,
-        f"  {'variant':{width}} {'longest stall':>14} {'first request':>14} {'second':>9}",
+        (
+            f"  {'variant':{width}} {'longest stall':>14} {'first request':>14}"
+            f" {'its CPU':>10} {'modules':>8} {'second':>9}"
+        ),
     ]
     for name in results:
         report.lines.append(
             f"  {name:{width}} {median(name, 'stall_ms'):11.1f} ms"
-            f" {median(name, 'first_ms'):11.1f} ms {median(name, 'second_ms'):6.1f} ms"
+            f" {median(name, 'first_ms'):11.1f} ms {median(name, 'first_cpu_ms'):7.1f} ms"
+            f" {median(name, 'modules_imported'):8.0f} {median(name, 'second_ms'):6.1f} ms"
         )
     for name in list(FIRST_VARIANTS)[:2]:
         report.goals.append(

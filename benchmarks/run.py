@@ -1197,6 +1197,9 @@ def main(argv: list[str] | None = None) -> int:
     except ContenderError as exc:
         report.errors.append(str(exc))
         print(f"ERROR: {exc}", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted: every server and worker stopped; nothing written", flush=True)
+        return 130
     report.data["load"]["end"] = load()
     report.data["targets"] = [goal.as_json() for goal in report.goals]
     report.data["errors"] = report.errors

@@ -52,6 +52,7 @@ async def first(config: dict[str, Any]) -> dict[str, Any]:
     stalls = ticker.stalls(start, first_done)
     return {
         "stall_ms": stalls.max_ms,
+        "stall_cpu_ms": stalls.cpu_max_ms,
         "first_ms": (first_done - start) * 1000,
         "first_cpu_ms": cpu * 1000,
         "modules_imported": modules_imported,

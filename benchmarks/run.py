@@ -377,6 +377,8 @@ class Goal:
         return "met" if met else "MISSED"
 
     def _fmt(self, value: float) -> str:
+        if self.unit == "check":
+            return "yes" if value else "no"
         if self.unit == "x":
             return f"{value:.2f}x"
         return f"{value:,.1f} {self.unit}"
@@ -384,7 +386,7 @@ class Goal:
     def line(self, width: int) -> str:
         measured = "-" if self.value is None else self._fmt(self.value)
         cpu = "" if self.cpu_ratio is None else f"{self.cpu_ratio:.2f}x"
-        target = f"{self.op} {self._fmt(self.target)}"
+        target = "yes" if self.unit == "check" else f"{self.op} {self._fmt(self.target)}"
         return f"  {self.row:{width}} {target:>12} {measured:>12} {cpu:>9}  {self.verdict}"
 
     def as_json(self) -> dict[str, Any]:
@@ -778,6 +780,13 @@ def scenario_prefetch(
     )
 
 
+def parallel_check(jobs: int) -> Goal:
+    """The parallel listing returns the sequential listing's ids in its order (1: yes)."""
+    return Goal(
+        f"list {jobs // 1000}k, parallel={PARALLEL}: same ids, same order", 1, ">=", "check"
+    )
+
+
 def parallel_rows(jobs: int) -> list[tuple[str, str, float]]:
     return [
         (f"list {jobs // 1000}k, 20 ms: parallel={PARALLEL} / sequential", "sequential", 4.0),
@@ -819,6 +828,8 @@ def scenario_parallel(
     for row, theirs, target_ratio in parallel_rows(jobs):
         other = f"{c.CI_HTTPX} sequential" if theirs == "sequential" else theirs
         report.goals.append(ratio(runs, par, other, row, target_ratio))
+    # verify() and every timed run compared the digests of the ids in order: they matched.
+    report.goals.append(attrs.evolve(parallel_check(jobs), value=1.0))
 
 
 def memory_row(
@@ -1063,6 +1074,9 @@ def run(args: argparse.Namespace, sizes: Sizes, report: Report) -> None:
             print(f"list_jobs(parallel={PARALLEL}): not available, skipped", flush=True)
             report.lines.append(f"list_jobs(parallel={PARALLEL}): not available in this ci_async")
             report.goals += [missing(row, t, ">=", "x", "not available") for row, _, t in rows]
+            report.goals.append(
+                attrs.evolve(parallel_check(sizes.parallel_jobs), status="not available")
+            )
         else:
             with (
                 emulator(sizes.parallel_jobs, secret, latency=LATENCY) as server,
@@ -1071,7 +1085,10 @@ def run(args: argparse.Namespace, sizes: Sizes, report: Report) -> None:
                 guarded(
                     report,
                     "parallel",
-                    [Goal(row, t, ">=", "x") for row, _, t in rows],
+                    [
+                        *(Goal(row, t, ">=", "x") for row, _, t in rows),
+                        parallel_check(sizes.parallel_jobs),
+                    ],
                     lambda: scenario_parallel(report, pool, server, sizes),
                 )
 

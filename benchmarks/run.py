@@ -435,18 +435,19 @@ class Report:
 
     def table(self, title: str, unit: str, runs: Mapping[str, Runs]) -> None:
         width = max(len(name) for name in runs)
+        spreads = {name: " ".join(f"{rate:,.0f}" for rate in r.rates) for name, r in runs.items()}
+        runs_width = max(len("runs"), *(len(spread) for spread in spreads.values()))
         self.lines += [
             title,
             (
-                f"  {'contender':{width}} {unit + ' (median)':>16} {'runs':>26}"
+                f"  {'contender':{width}} {unit + ' (median)':>16}  {'runs':>{runs_width}}"
                 f" {'client CPU':>11} {'server CPU':>11}"
             ),
-            f"  {'':{width}} {'':>16} {'':>26} {'us/item':>11} {'us/item':>11}",
+            f"  {'':{width}} {'':>16}  {'':>{runs_width}} {'us/item':>11} {'us/item':>11}",
         ]
         for name, r in runs.items():
-            spread = " ".join(f"{rate:,.0f}" for rate in r.rates)
             self.lines.append(
-                f"  {name:{width}} {r.rate:16,.0f} {spread:>26}"
+                f"  {name:{width}} {r.rate:16,.0f}  {spreads[name]:>{runs_width}}"
                 f" {r.cpu_us:11.1f} {r.server_us:11.1f}"
             )
 
@@ -611,17 +612,20 @@ def scenario_stall(report: Report, pool: dict[str, Worker], server: Server, size
         contenders={k: v.as_json() for k, v in runs.items()},
     )
     width = max(len(name) for name in runs)
+    spreads = {
+        name: " ".join(f"{run['max_ms']:.1f}" for run in r.extra) for name, r in runs.items()
+    }
+    runs_width = max(len("longest, each run"), *(len(spread) for spread in spreads.values()))
     report.lines += [
         title,
         (
-            f"  {'contender':{width}} {'longest (median)':>17} {'longest, each run':>24}"
+            f"  {'contender':{width}} {'longest (median)':>17}  {'longest, each run':>{runs_width}}"
             f" {'p99 (median)':>13} {'ticks > 5 ms':>13} {'CPU-only longest':>17}"
         ),
     ]
     for name, r in runs.items():
-        spread = " ".join(f"{run['max_ms']:.1f}" for run in r.extra)
         report.lines.append(
-            f"  {name:{width}} {r.median_of('max_ms'):14.1f} ms {spread:>24}"
+            f"  {name:{width}} {r.median_of('max_ms'):14.1f} ms  {spreads[name]:>{runs_width}}"
             f" {r.median_of('p99_ms'):10.1f} ms {r.median_of('ticks_over_5ms'):13.0f}"
             f" {r.median_of('cpu_max_ms'):14.1f} ms"
         )

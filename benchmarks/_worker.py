@@ -11,7 +11,8 @@ Commands (each carries the ``target``: url, bucket, region and key pair):
 * ``{"op": "ids"}`` - every job id, in order (a bare httpx loop, whoever asks);
 * ``{"op": "describe", "ids": [...], "inflight": 64}`` - describe those jobs;
 * ``{"op": "stall", "options": {...}}`` - list with a 1 ms ticker task beside
-  the listing: the event-loop stalls after the first page.
+  the listing: the event-loop stalls after the first page, and the garbage
+  collections after it (how many, how many full ones, the longest full one).
 
 Every answer has ``count`` and ``digest`` (of the ids, in order), ``wall``
 (seconds) and ``cpu``: this process's CPU time (user + system, every thread)
@@ -80,14 +81,37 @@ def handle(name: str, command: dict[str, Any]) -> dict[str, Any]:
     if op == "stall":
         options = _options(command)
         ticker = Ticker(command.get("interval", 0.001))
+        collections: list[tuple[int, float, float]] = []  # generation, start, end
+
+        def on_gc(phase: str, info: dict[str, int]) -> None:
+            now = time.perf_counter()
+            if phase == "start":
+                collections.append((info["generation"], now, now))
+            else:
+                generation, start, _ = collections[-1]
+                collections[-1] = (generation, start, now)
 
         async def beside() -> c.Listed:
             async with ticker.running():
                 return await c.ASYNC_LISTERS[name](target, options)
 
-        listed, figures = _timed(lambda: asyncio.run(beside()))
+        gc.callbacks.append(on_gc)
+        try:
+            listed, figures = _timed(lambda: asyncio.run(beside()))
+        finally:
+            gc.callbacks.remove(on_gc)
         stalls = ticker.stalls(after=listed.first_at, inside=True)
-        return figures | stalls.as_json()
+        after = [(g, end - start) for g, start, end in collections if start >= listed.first_at]
+        full = [seconds * 1000 for g, seconds in after if g == 2]
+        return (
+            figures
+            | stalls.as_json()
+            | {
+                "gc_collections": len(after),
+                "gc_full": len(full),
+                "gc_full_max_ms": round(max(full, default=0.0), 2),
+            }
+        )
     msg = f"unknown op {op!r}"
     raise ValueError(msg)
 

@@ -621,6 +621,7 @@ def scenario_stall(report: Report, pool: dict[str, Worker], server: Server, size
         (
             f"  {'contender':{width}} {'longest (median)':>17}  {'longest, each run':>{runs_width}}"
             f" {'p99 (median)':>13} {'ticks > 5 ms':>13} {'CPU-only longest':>17}"
+            f" {'full GCs, all runs':>19} {'longest full GC':>16}"
         ),
     ]
     for name, r in runs.items():
@@ -628,10 +629,13 @@ def scenario_stall(report: Report, pool: dict[str, Worker], server: Server, size
             f"  {name:{width}} {r.median_of('max_ms'):14.1f} ms  {spreads[name]:>{runs_width}}"
             f" {r.median_of('p99_ms'):10.1f} ms {r.median_of('ticks_over_5ms'):13.0f}"
             f" {r.median_of('cpu_max_ms'):14.1f} ms"
+            f" {sum(run['gc_full'] for run in r.extra):19d}"
+            f" {max(run['gc_full_max_ms'] for run in r.extra):13.1f} ms"
         )
     report.lines.append(
         "  (CPU-only: each tick's lateness capped at the loop thread's CPU time in it, which"
-        " leaves out the time the OS ran other processes)"
+        " leaves out the time the OS ran other processes; full GC: a generation-2 collection"
+        " after the first page)"
     )
     for name in (c.CI_HTTPX, c.CI_AIOHTTP):
         report.goals.append(

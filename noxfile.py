@@ -123,7 +123,7 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=one_python())
 def bench(session: nox.Session) -> None:
-    """Benchmarks against the floors and the official SDK; prints a table of ratios."""
+    """Every performance target side by side (``-- --quick``: a smoke run); benchmarks/README.md."""
     install_project(session, "bench")
     session.run("python", "-m", "benchmarks.run", *session.posargs, env={"PYTHONPATH": str(ROOT)})
 

@@ -1,5 +1,5 @@
-"""Benchmarks of ci_async against the raw floors and the official SDK.
+"""Benchmarks of ci_async against bare httpx/aiohttp loops and the official SDK.
 
 Run everything with ``nox -s bench`` (or ``python -m benchmarks.run``); see
-``docs/performance.md`` for the method and the figures.
+``benchmarks/README.md`` for what each row measures and how.
 """

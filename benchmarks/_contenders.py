@@ -1,41 +1,63 @@
-"""The contenders: the same two jobs (list everything, describe many) done four ways.
+"""The contenders: the same jobs (list everything, describe many) done five ways.
 
-* ``ci_async`` — the library with its default settings.
-* ``floor-httpx`` / ``floor-aiohttp`` — the least a client can do: a bare
-  loop that signs, sends, reads and ``xmltodict.parse``-s each answer and
-  follows ``NextToken``; no records, no retries, no validation.
-* ``sdk`` — Tencent's ``cos-python-sdk-v5``: listing follows ``NextToken`` by
-  hand (the SDK has no paging); describes run on a thread pool as wide as the
-  async contenders' concurrency.
+Each name states the transport and the parser:
 
-Every function returns what it got (a count, and with ``verify=True`` a digest
-of the job ids in order), so the harness can check that all contenders saw the
-same jobs before it reports any timing.
+* ``sdk[requests, etree+Xml2Dict]`` - Tencent's ``cos-python-sdk-v5``. It
+  sends with ``requests`` and parses with ``xml.etree.ElementTree`` turned
+  into dicts by its own ``Xml2Dict`` (then ``str()`` and ``eval()``: see
+  ``qcloud_cos.cos_comm.xml_to_dict``). It has no paging: the listing
+  follows ``NextToken`` by hand on one thread; describes run on a thread pool
+  as wide as the others' concurrency.
+* ``floor[httpx, xmltodict.parse]`` / ``floor[aiohttp, xmltodict.parse]`` -
+  the least a client can do: a bare loop that signs each request (the
+  library's own ``sign_v5``), sends it, reads the body, ``xmltodict.parse``-s
+  it (the parser the client uses) and follows ``NextToken``. No records, no
+  retries, no validation.
+* ``ci_async[httpx]`` - :class:`ci_async.Session` with its default transport
+  (httpx's own ``AsyncHTTPTransport``).
+* ``ci_async[aiohttp]`` - the same with ``transport=ci_async.AiohttpTransport()``.
+
+The ci_async contenders parse however the library does (``xmltodict.parse``
+once the rebuilt core lands).
+
+Every function returns what it got: a count and a digest of the job ids in
+order, so the harness can check that all contenders saw the same jobs, in the
+same order, before it reports any timing.
+
+Third-party clients are imported inside the functions that use them, so a
+worker process holds only its own contender's modules (the size of the heap
+changes how long a full garbage collection pass stalls the event loop).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
-import aiohttp
 import attrs
 import httpx
-import xmltodict
 
 import ci_async
 from ci_async._signing import sign_v5
 
 LIST_PATH = "/inventorytriggerjob"
 
+SDK = "sdk[requests, etree+Xml2Dict]"
+FLOOR_HTTPX = "floor[httpx, xmltodict.parse]"
+FLOOR_AIOHTTP = "floor[aiohttp, xmltodict.parse]"
+CI_HTTPX = "ci_async[httpx]"
+CI_AIOHTTP = "ci_async[aiohttp]"
+ALL = (SDK, FLOOR_HTTPX, FLOOR_AIOHTTP, CI_HTTPX, CI_AIOHTTP)
+ASYNC = (FLOOR_HTTPX, FLOOR_AIOHTTP, CI_HTTPX, CI_AIOHTTP)
+
 
 @attrs.frozen
 class Target:
-    """Where the benchmark emulator listens, and the key pair it accepts."""
+    """Where a benchmark server listens, and the key pair it accepts."""
 
     url: str
     bucket: str
@@ -55,19 +77,75 @@ class Target:
 
 
 @attrs.frozen
+class ListOptions:
+    """How to list: page size, prefetch, consumer work per page, parallel partitions."""
+
+    size: int = 100
+    prefetch: bool = True
+    work: float = 0.0
+    parallel: int | None = None
+
+
+@attrs.frozen
 class Listed:
-    """What one listing returned: the number of jobs and, when asked, a digest of their ids."""
+    """What one listing (or batch of describes) returned.
+
+    ``first_at`` is the ``time.perf_counter()`` when the first page arrived
+    (async listers only; the loop-stall measure starts there).
+    """
 
     count: int
-    digest: str | None = None
+    digest: str
+    first_at: float = 0.0
 
 
-def _digest(ids: Iterable[str]) -> str:
+def digest(ids: Iterable[str]) -> str:
+    """A short digest of the ids, in order."""
     return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
 
 
+# --- transports (shims until the rebuilt core lands) ------------------------------------------
+
+
+def aiohttp_transport() -> httpx.AsyncBaseTransport:
+    """``ci_async.AiohttpTransport()``: the opt-in aiohttp transport."""
+    return ci_async.AiohttpTransport()
+
+
+def parallel_supported() -> bool:
+    """Whether ``Session.list_jobs`` accepts ``parallel=`` (the parallel-listing issue)."""
+    return "parallel" in inspect.signature(ci_async.Session.list_jobs).parameters
+
+
+def session(
+    target: Target, transport: httpx.AsyncBaseTransport | None, **options: Any
+) -> ci_async.Session:
+    """A :class:`ci_async.Session` aimed at ``target``."""
+    return ci_async.Session(
+        bucket=target.bucket,
+        region=target.region,
+        credentials=target.credentials,
+        endpoint=target.url,
+        transport=transport,
+        **options,
+    )
+
+
+def ci_transport(name: str) -> httpx.AsyncBaseTransport | None:
+    """The transport of ci_async contender ``name`` (``None``: the default, httpx's own)."""
+    if name == CI_HTTPX:
+        return None
+    if name == CI_AIOHTTP:
+        return aiohttp_transport()
+    msg = f"not a ci_async contender: {name}"
+    raise ValueError(msg)
+
+
+# --- the floors' plumbing ----------------------------------------------------------------------
+
+
 class FloorSigner:
-    """The floors' signing: the v5 signature over ``host`` and the query, key time reused 60 s."""
+    """The floors' signing: ``sign_v5`` over ``host`` and the query; key time reused 60 s."""
 
     def __init__(self, target: Target) -> None:
         self._target = target
@@ -92,8 +170,10 @@ class FloorSigner:
         return {"Host": self._target.host, "Authorization": authorization}
 
 
-def _parse(body: bytes) -> dict[str, Any]:
-    """The floors' only processing: the same xmltodict call the library makes."""
+def parse(body: bytes) -> dict[str, Any]:
+    """The floors' only processing: ``xmltodict.parse``, as the client."""
+    import xmltodict
+
     document = xmltodict.parse(body, disable_entities=True, force_list={"JobsDetail"})
     response: dict[str, Any] = document["Response"]
     return response
@@ -106,28 +186,42 @@ def _list_params(token: str, size: int) -> list[tuple[str, str]]:
     return params
 
 
+def _plain(options: ListOptions, name: str) -> None:
+    if options.work or options.parallel:
+        msg = f"{name} lists sequentially with no consumer work"
+        raise ValueError(msg)
+
+
 # --- listing -------------------------------------------------------------------------------
 
 
-async def list_ci_async(target: Target, *, size: int = 100, verify: bool = False) -> Listed:
-    """``Session.list_jobs`` with default settings (prefetch on, aiohttp transport)."""
-    count = 0
+async def list_ci_async(name: str, target: Target, options: ListOptions) -> Listed:
+    """``Session.list_jobs``: job by job, or page by page with ``work`` seconds awaited each."""
     ids: list[str] = []
-    async with ci_async.Session(
-        target.bucket, target.region, endpoint=target.url, credentials=target.credentials
-    ) as session:
-        async for job in session.list_jobs(page_size=size):
-            count += 1
-            if verify:
+    first_at = 0.0
+    extra: dict[str, Any] = {}
+    if options.parallel:
+        extra["parallel"] = options.parallel
+    async with session(target, ci_transport(name)) as ci:
+        jobs = ci.list_jobs(page_size=options.size, prefetch=options.prefetch, **extra)
+        if options.work:
+            async with jobs:
+                async for page in jobs.pages():
+                    if not first_at:
+                        first_at = time.perf_counter()
+                    ids.extend(job.job_id for job in page)
+                    await asyncio.sleep(options.work)
+        else:
+            async for job in jobs:
+                if not first_at:
+                    first_at = time.perf_counter()
                 ids.append(job.job_id)
-    return Listed(count, _digest(ids) if verify else None)
+    return Listed(len(ids), digest(ids), first_at)
 
 
-async def list_floor_httpx(target: Target, *, size: int = 100, verify: bool = False) -> Listed:
-    """A bare ``httpx.AsyncClient`` loop: sign, GET, ``xmltodict.parse``, follow the token."""
+async def _floor_httpx_pages(target: Target, size: int) -> AsyncIterator[dict[str, Any]]:
+    """The bare ``httpx.AsyncClient`` loop: sign, GET, ``xmltodict.parse``, follow the token."""
     signer = FloorSigner(target)
-    count = 0
-    ids: list[str] = []
     token = ""
     async with httpx.AsyncClient() as client:
         while True:
@@ -138,44 +232,63 @@ async def list_floor_httpx(target: Target, *, size: int = 100, verify: bool = Fa
                 headers=signer.headers(LIST_PATH, params),
             )
             response.raise_for_status()
-            page = _parse(response.content)
-            jobs = page.get("JobsDetail") or ()
-            count += len(jobs)
-            if verify:
-                ids.extend(job["JobId"] for job in jobs)
+            page = parse(response.content)
+            yield page
             token = page.get("NextToken") or ""
             if not token:
                 break
-    return Listed(count, _digest(ids) if verify else None)
 
 
-async def list_floor_aiohttp(target: Target, *, size: int = 100, verify: bool = False) -> Listed:
-    """The same bare loop over ``aiohttp.ClientSession``."""
-    signer = FloorSigner(target)
-    count = 0
+async def list_floor_httpx(target: Target, options: ListOptions) -> Listed:
+    """The bare httpx loop, keeping the ids."""
+    _plain(options, FLOOR_HTTPX)
     ids: list[str] = []
+    first_at = 0.0
+    async for page in _floor_httpx_pages(target, options.size):
+        if not first_at:
+            first_at = time.perf_counter()
+        ids.extend(job["JobId"] for job in page.get("JobsDetail") or ())
+    return Listed(len(ids), digest(ids), first_at)
+
+
+async def all_ids(target: Target) -> list[str]:
+    """Every job id the server holds, in order (the bare httpx loop)."""
+    return [
+        job["JobId"]
+        async for page in _floor_httpx_pages(target, 100)
+        for job in page.get("JobsDetail") or ()
+    ]
+
+
+async def list_floor_aiohttp(target: Target, options: ListOptions) -> Listed:
+    """The same bare loop over ``aiohttp.ClientSession``."""
+    import aiohttp
+
+    _plain(options, FLOOR_AIOHTTP)
+    signer = FloorSigner(target)
+    ids: list[str] = []
+    first_at = 0.0
     token = ""
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession() as client:
         while True:
-            params = _list_params(token, size)
-            async with session.get(
+            params = _list_params(token, options.size)
+            async with client.get(
                 target.url + LIST_PATH, params=params, headers=signer.headers(LIST_PATH, params)
             ) as response:
                 response.raise_for_status()
                 body = await response.read()
-            page = _parse(body)
-            jobs = page.get("JobsDetail") or ()
-            count += len(jobs)
-            if verify:
-                ids.extend(job["JobId"] for job in jobs)
+            page = parse(body)
+            if not first_at:
+                first_at = time.perf_counter()
+            ids.extend(job["JobId"] for job in page.get("JobsDetail") or ())
             token = page.get("NextToken") or ""
             if not token:
                 break
-    return Listed(count, _digest(ids) if verify else None)
+    return Listed(len(ids), digest(ids), first_at)
 
 
 def sdk_client(target: Target, *, pool: int = 10) -> Any:
-    """A ``CosS3Client`` aimed at the emulator (``IP``/``Port``), with a pool of ``pool``."""
+    """A ``CosS3Client`` aimed at the server (``IP``/``Port``), with a pool of ``pool``."""
     from qcloud_cos import CosConfig, CosS3Client
 
     host, _, port = target.host.partition(":")
@@ -192,100 +305,120 @@ def sdk_client(target: Target, *, pool: int = 10) -> Any:
     return CosS3Client(config)
 
 
-def list_sdk(target: Target, *, size: int = 100, verify: bool = False) -> Listed:
+def list_sdk(target: Target, options: ListOptions) -> Listed:
     """``ci_list_inventory_trigger_jobs`` page by page (``Type=''``: all types, as the others)."""
+    _plain(options, SDK)
     client = sdk_client(target)
-    count = 0
     ids: list[str] = []
     token = ""
     while True:
         page = client.ci_list_inventory_trigger_jobs(
-            Bucket=target.bucket, Size=size, NextToken=token, Type=""
+            Bucket=target.bucket, Size=options.size, NextToken=token, Type=""
         )
-        jobs = page.get("JobsDetail") or ()
-        count += len(jobs)
-        if verify:
-            ids.extend(job["JobId"] for job in jobs)
+        ids.extend(job["JobId"] for job in page.get("JobsDetail") or ())
         token = page.get("NextToken") or ""
         if not token:
             break
-    return Listed(count, _digest(ids) if verify else None)
+    return Listed(len(ids), digest(ids))
+
+
+ASYNC_LISTERS: dict[str, Callable[[Target, ListOptions], Coroutine[Any, Any, Listed]]] = {
+    FLOOR_HTTPX: list_floor_httpx,
+    FLOOR_AIOHTTP: list_floor_aiohttp,
+    CI_HTTPX: lambda target, options: list_ci_async(CI_HTTPX, target, options),
+    CI_AIOHTTP: lambda target, options: list_ci_async(CI_AIOHTTP, target, options),
+}
 
 
 # --- describes -----------------------------------------------------------------------------
 
 
 async def _in_flight(
-    ids: Sequence[str], inflight: int, one: Callable[[str], Awaitable[bool]]
-) -> int:
-    """Run ``one`` over ``ids`` with ``inflight`` workers; return how many returned True."""
-    pending: Iterator[str] = iter(ids)
-    found = 0
+    ids: Sequence[str], inflight: int, one: Callable[[str], Awaitable[str | None]]
+) -> list[str | None]:
+    """Run ``one`` over ``ids`` from ``inflight`` tasks; the results in the order of ``ids``."""
+    results: list[str | None] = [None] * len(ids)
+    pending = iter(range(len(ids)))
 
     async def worker() -> None:
-        nonlocal found
-        for job_id in pending:
-            if await one(job_id):
-                found += 1
+        for index in pending:
+            results[index] = await one(ids[index])
 
-    await asyncio.gather(*(worker() for _ in range(inflight)))
-    return found
+    await asyncio.gather(*(worker() for _ in range(min(inflight, len(ids)))))
+    return results
 
 
-def _described(page: dict[str, Any], job_id: str) -> bool:
+def _described(results: Sequence[str | None]) -> Listed:
+    found = [job_id for job_id in results if job_id is not None]
+    return Listed(len(found), digest(found))
+
+
+def _job_id(page: dict[str, Any]) -> str | None:
     jobs = page.get("JobsDetail") or ()
-    return any(job.get("JobId") == job_id for job in jobs)
+    return str(jobs[0]["JobId"]) if jobs else None
 
 
-async def describe_ci_async(target: Target, ids: Sequence[str], inflight: int) -> int:
-    """``Session.get_job`` from ``inflight`` tasks, default settings."""
-    async with ci_async.Session(
-        target.bucket, target.region, endpoint=target.url, credentials=target.credentials
-    ) as session:
+async def describe_ci_async(name: str, target: Target, ids: Sequence[str], inflight: int) -> Listed:
+    """``Session.get_jobs(ids, concurrency=inflight)`` with the session's default settings.
 
-        async def one(job_id: str) -> bool:
-            return (await session.get_job(job_id)).job_id == job_id
+    (The session itself bounds what is in flight: 16 requests over httpx's own
+    transport, 64 over ``AiohttpTransport``; see ``Session(max_connections=)``.)
+    """
+    async with session(target, ci_transport(name)) as ci:
+        lookup = await ci.get_jobs(ids, concurrency=inflight)
+    found = [job.job_id for job in lookup.jobs]
+    return Listed(len(found), digest(found))
 
-        return await _in_flight(ids, inflight, one)
 
-
-async def describe_floor_httpx(target: Target, ids: Sequence[str], inflight: int) -> int:
-    """Bare httpx (its own transport, default pool) from ``inflight`` tasks."""
+async def describe_floor_httpx(target: Target, ids: Sequence[str], inflight: int) -> Listed:
+    """Bare httpx (its own transport, a pool as wide as ``inflight``) from ``inflight`` tasks."""
     signer = FloorSigner(target)
-    async with httpx.AsyncClient() as client:
+    limits = httpx.Limits(max_connections=inflight, max_keepalive_connections=inflight)
+    async with httpx.AsyncClient(limits=limits) as client:
 
-        async def one(job_id: str) -> bool:
+        async def one(job_id: str) -> str | None:
             path = f"{LIST_PATH}/{job_id}"
             response = await client.get(target.url + path, headers=signer.headers(path, ()))
             response.raise_for_status()
-            return _described(_parse(response.content), job_id)
+            return _job_id(parse(response.content))
 
-        return await _in_flight(ids, inflight, one)
+        return _described(await _in_flight(ids, inflight, one))
 
 
-async def describe_floor_aiohttp(target: Target, ids: Sequence[str], inflight: int) -> int:
+async def describe_floor_aiohttp(target: Target, ids: Sequence[str], inflight: int) -> Listed:
     """Bare aiohttp (a connector as wide as ``inflight``) from ``inflight`` tasks."""
+    import aiohttp
+
     signer = FloorSigner(target)
     connector = aiohttp.TCPConnector(limit=inflight)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with aiohttp.ClientSession(connector=connector) as client:
 
-        async def one(job_id: str) -> bool:
+        async def one(job_id: str) -> str | None:
             path = f"{LIST_PATH}/{job_id}"
-            async with session.get(target.url + path, headers=signer.headers(path, ())) as response:
+            async with client.get(target.url + path, headers=signer.headers(path, ())) as response:
                 response.raise_for_status()
                 body = await response.read()
-            return _described(_parse(body), job_id)
+            return _job_id(parse(body))
 
-        return await _in_flight(ids, inflight, one)
+        return _described(await _in_flight(ids, inflight, one))
 
 
-def describe_sdk(target: Target, ids: Sequence[str], inflight: int) -> int:
-    """``ci_get_inventory_trigger_jobs`` from a thread pool of ``inflight`` threads."""
+def describe_sdk(target: Target, ids: Sequence[str], inflight: int) -> Listed:
+    """``ci_get_inventory_trigger_jobs`` from a pool of ``inflight`` threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
     client = sdk_client(target, pool=inflight)
 
-    def one(job_id: str) -> bool:
-        page = client.ci_get_inventory_trigger_jobs(Bucket=target.bucket, JobID=job_id)
-        return _described(page, job_id)
+    def one(job_id: str) -> str | None:
+        return _job_id(client.ci_get_inventory_trigger_jobs(Bucket=target.bucket, JobID=job_id))
 
     with ThreadPoolExecutor(max_workers=inflight) as pool:
-        return sum(pool.map(one, ids))
+        return _described(list(pool.map(one, ids)))
+
+
+ASYNC_DESCRIBERS: dict[str, Callable[[Target, Sequence[str], int], Coroutine[Any, Any, Listed]]] = {
+    FLOOR_HTTPX: describe_floor_httpx,
+    FLOOR_AIOHTTP: describe_floor_aiohttp,
+    CI_HTTPX: lambda target, ids, n: describe_ci_async(CI_HTTPX, target, ids, n),
+    CI_AIOHTTP: lambda target, ids, n: describe_ci_async(CI_AIOHTTP, target, ids, n),
+}

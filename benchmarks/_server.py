@@ -1,4 +1,4 @@
-"""The benchmark's emulator process: ``python -m benchmarks._server --jobs N``.
+"""The benchmark's emulator process: ``python -m benchmarks._server --jobs N [--latency S]``.
 
 Runs :class:`ci_async.testing.Emulator` on a loopback port, in its own process
 so that the server never shares the client's interpreter (or its GIL), and
@@ -10,6 +10,9 @@ moment the process starts: no job changes state while the benchmark runs, so
 every contender is served the same bytes and pre-rendered pages stay valid.
 (The emulator accepts signatures whose start is up to 15 minutes ahead of its
 clock, which bounds how long one server may be used.)
+
+``--latency S`` delays every answer by ``S`` seconds (real time, awaited: the
+server keeps serving other requests meanwhile), as a distant service would.
 """
 
 from __future__ import annotations
@@ -19,9 +22,15 @@ import signal
 import sys
 import threading
 import time
+from typing import Any
 
 from ci_async import Credentials
 from ci_async.testing import Emulator
+
+
+def emulator(latency: float, **options: Any) -> Emulator:
+    """An :class:`Emulator` that answers every request ``latency`` seconds late."""
+    return Emulator(latency=latency, **options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,11 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secret-key", required=True)
     parser.add_argument("--bucket", default="examplebucket-1250000000")
     parser.add_argument("--prerender", action="store_true")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     args = parser.parse_args(argv)
 
     frozen = time.time()
     started = time.perf_counter()
-    emulator = Emulator(
+    emulated = emulator(
+        args.latency,
         credentials=Credentials(args.secret_id, args.secret_key),
         bucket=args.bucket,
         clock=lambda: frozen,
@@ -44,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         prerender=args.prerender,
         record_requests=False,
     )
-    emulator.generate(args.jobs, seed=args.seed)
+    emulated.generate(args.jobs, seed=args.seed)
     generated = time.perf_counter() - started
 
     stop = threading.Event()
@@ -60,8 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
 
     threading.Thread(target=watch_stdin, daemon=True).start()
-    with emulator.serve() as server:
-        print(f"# {args.jobs} jobs generated in {generated:.1f} s", flush=True)
+    with emulated.serve() as server:
+        print(
+            f"# {args.jobs} jobs generated in {generated:.1f} s;"
+            f" latency {args.latency * 1000:g} ms",
+            flush=True,
+        )
         print(server.url, flush=True)
         while not stop.wait(0.5):
             pass

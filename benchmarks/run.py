@@ -1,27 +1,40 @@
 """The benchmark harness: ``python -m benchmarks.run`` (what ``nox -s bench`` runs).
 
-Starts the emulator in a separate process on a loopback port (pre-rendered
-list pages, clock frozen, signatures verified), then measures in one go:
+One run measures every target of the performance issue, side by side:
 
-(a) listing every job of 50,000 with ``size=100``;
-(b) 2,000 describes with 64 requests in flight;
-(c) signing one request;
-(d) decoding one 100-job page into records (``benchmarks/bench_decode.py``);
-(e) peak memory growth while listing 1,000,000 jobs (``benchmarks/_rss.py``);
+* ``list``     - list all jobs (20,000, loopback), five contenders;
+* ``latency``  - list all jobs with 20 ms of server latency per request (3,000 jobs);
+* ``prefetch`` - the same with 10 ms of awaited consumer work per page, prefetch on / off;
+* ``describe`` - 2,000 describes, 64 in flight, five contenders;
+* ``stall``    - the longest event-loop stall while listing 20,000 jobs (a 1 ms
+  ticker task beside the listing), after the first page;
+* ``first``    - the stall of the first request of a new Session, in a fresh process;
+* ``parallel`` - ``list_jobs(parallel=8)`` with 20 ms latency, 20,000 jobs (when
+  ``list_jobs`` accepts ``parallel``; otherwise reported "not available");
+* ``memory``   - peak RSS growth listing 1,000,000 jobs; listing 1,000 pages with
+  60 KB tokens; 1,000,000 jobs with ``parallel=8`` (when available);
+* ``sign``     - signing one request, ``CosSigner.sign`` against the SDK's ``CosS3Auth``.
 
-plus the emulator's own serving rate (``benchmarks/bench_emulator.py``) and
-the prefetch speed-up (``benchmarks/bench_prefetch.py``) when those exist.
+Method (``benchmarks/README.md`` has the details):
 
-Contenders of (a) and (b): ``ci_async`` (default settings), the floors
-``floor-httpx`` and ``floor-aiohttp`` (bare loops: sign, send, ``xmltodict``),
-and the official SDK. All fetch the same bytes from the same server, and
-their results (job counts, and a digest of the ids in order) are checked
-equal before any timing is reported. Each timed run is repeated ``--repeat``
-times, contenders taking turns, and medians are reported with each run's
-client CPU time per item (steadier than wall time on a busy machine).
+* The servers run in processes of their own: the emulator (``benchmarks._server``:
+  pre-rendered pages, clock frozen, signatures verified, optional latency) and,
+  for the memory rows, ``benchmarks._synth``, which makes pages up as it goes.
+* Each contender runs in a worker process of its own (``benchmarks._worker``),
+  started once per server and kept warm; the harness sends it one command per
+  run. Client CPU is the worker's process CPU time (every thread) around the
+  call alone; server CPU is read from ``/proc/PID/stat`` of the server.
+* Every contender first lists (or describes) once untimed: this warms it up
+  and its ids (a digest, in order) must equal everyone else's. Every timed run
+  is checked the same way. Then timed rounds (5; 3 for the slow describe and
+  parallel scenarios; ``--repeat N`` for N everywhere), contenders taking
+  turns (the order rotates each round); figures are medians.
+* Loop stalls, first requests and memory run in fresh processes.
 
-Prints a table and writes it as JSON to ``benchmarks/results/latest.json``.
-Always exits 0 unless a contender returned wrong results: the figures are
+Prints the tables and the targets; writes every run's raw figures, the medians,
+the load average and the versions to ``benchmarks/results/latest.json``
+(``quick.json`` with ``--quick``, which is a smoke test, not headline figures).
+Exits 0 unless a contender failed or returned wrong results: figures are
 reported, not gated.
 """
 
@@ -29,25 +42,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
-import gc
 import json
 import os
 import platform
 import random
-import re
 import secrets
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
-import httpx
 
 from benchmarks import _contenders as c
 
@@ -55,39 +65,79 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 BUCKET = "examplebucket-1250000000"
 REGION = "ap-beijing"
+LATENCY = 0.020  # seconds per request, the latency rows
+WORK = 0.010  # seconds of awaited consumer work per page, the prefetch row
+PARALLEL = 8
+INFLIGHT = 64
+TOKEN_BYTES = 60_000
+SCENARIOS = (
+    "list",
+    "describe",
+    "stall",
+    "first",
+    "latency",
+    "prefetch",
+    "parallel",
+    "memory",
+    "sign",
+)
 
 T = TypeVar("T")
 
 
-# --- the emulator process --------------------------------------------------------------------
+class ContenderError(Exception):
+    """A contender failed, or returned something other than what the server holds."""
 
 
-@contextmanager
-def emulator_process(
-    jobs: int, secret_id: str, secret_key: str, *, prerender: bool
-) -> Iterator[c.Target]:
-    """Run ``benchmarks._server`` in a subprocess; yield where it listens; stop it on exit."""
-    command = [
-        sys.executable,
-        "-m",
-        "benchmarks._server",
-        "--jobs",
-        str(jobs),
-        "--secret-id",
-        secret_id,
-        "--secret-key",
-        secret_key,
-        "--bucket",
-        BUCKET,
-    ]
-    if prerender:
-        command.append("--prerender")
-    env = {
+# --- processes -------------------------------------------------------------------------------
+
+
+def _env() -> dict[str, str]:
+    return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (all its threads), from ``/proc``."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Close its stdin (it stops by itself then); kill it if it has not after 20 s."""
+    with contextlib.suppress(OSError):
+        if process.stdin is not None:
+            process.stdin.close()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@attrs.frozen
+class Server:
+    """A server process: where it listens and its pid (for its CPU time)."""
+
+    target: c.Target
+    pid: int
+
+
+@contextlib.contextmanager
+def server_process(module: str, *args: str, secret: tuple[str, str]) -> Iterator[Server]:
+    """Run ``python -m MODULE ARGS`` until it prints its URL; stop it on exit (Ctrl-C too)."""
     process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None
@@ -96,22 +146,102 @@ def emulator_process(
             if line.startswith("http://"):
                 url = line.strip()
                 break
-            print(f"  emulator: {line.strip().lstrip('# ')}", flush=True)
+            print(f"  server: {line.strip().lstrip('# ')}", flush=True)
         if not url:
-            msg = f"the emulator process exited ({process.wait()}) without printing its URL"
+            msg = f"{module} exited ({process.wait()}) without printing its URL"
             raise RuntimeError(msg)
-        yield c.Target(url, BUCKET, REGION, secret_id, secret_key)
+        yield Server(c.Target(url, BUCKET, REGION, *secret), process.pid)
     finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
 
 
-# --- measuring -------------------------------------------------------------------------------
+def emulator(
+    jobs: int, secret: tuple[str, str], *, latency: float = 0.0, prerender: bool = True
+) -> contextlib.AbstractContextManager[Server]:
+    """The emulator in its own process (``benchmarks._server``)."""
+    args = ["--jobs", str(jobs), "--secret-id", secret[0], "--secret-key", secret[1]]
+    args += ["--bucket", BUCKET, "--latency", str(latency)]
+    if prerender:
+        args.append("--prerender")
+    note = f", {latency * 1000:g} ms latency" if latency else ""
+    print(f"starting the emulator: {jobs:,} jobs{note}, in its own process", flush=True)
+    return server_process("benchmarks._server", *args, secret=secret)
+
+
+class Worker:
+    """One contender's process (``benchmarks._worker``): one JSON command, one JSON answer."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks._worker", name],
+            cwd=ROOT,
+            env=_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def call(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            msg = f"{self.name}: the worker exited ({self.process.wait()})"
+            raise ContenderError(msg)
+        answer: dict[str, Any] = json.loads(line)
+        if not answer.pop("ok"):
+            msg = f"{self.name}: {answer['error']}"
+            raise ContenderError(msg)
+        return answer
+
+    def close(self) -> None:
+        _stop(self.process)
+
+
+@contextlib.contextmanager
+def workers(names: Sequence[str]) -> Iterator[dict[str, Worker]]:
+    """A worker per contender; all stopped on exit (Ctrl-C too)."""
+    started: dict[str, Worker] = {}
+    try:
+        for name in names:
+            started[name] = Worker(name)
+        yield started
+    finally:
+        for worker in started.values():
+            worker.close()
+
+
+def run_fresh(module: str, config: Mapping[str, Any], timeout: float = 600) -> dict[str, Any]:
+    """Run ``python -m MODULE`` once, ``config`` on its stdin; its last stdout line, as JSON."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", module],
+            cwd=ROOT,
+            env=_env(),
+            input=json.dumps(config) + "\n",
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        msg = f"{module} ran over {timeout:.0f} s"
+        raise ContenderError(msg) from exc
+    if done.returncode != 0 or not done.stdout.strip():
+        msg = f"{module} failed ({done.returncode}): {done.stderr.strip()[-600:]}"
+        raise ContenderError(msg)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def target_json(target: c.Target) -> dict[str, str]:
+    return attrs.asdict(target)
+
+
+# --- timed runs ------------------------------------------------------------------------------
 
 
 @attrs.define
@@ -119,12 +249,14 @@ class Runs:
     """Timed runs of one contender in one scenario."""
 
     items: int
-    seconds: list[float] = attrs.field(factory=list)
-    cpu_seconds: list[float] = attrs.field(factory=list)
+    wall: list[float] = attrs.field(factory=list)
+    cpu: list[float] = attrs.field(factory=list)
+    server_cpu: list[float] = attrs.field(factory=list)
+    extra: list[dict[str, Any]] = attrs.field(factory=list)
 
     @property
     def rates(self) -> list[float]:
-        return [self.items / s for s in self.seconds]
+        return [self.items / s for s in self.wall]
 
     @property
     def rate(self) -> float:
@@ -134,387 +266,920 @@ class Runs:
     @property
     def cpu_us(self) -> float:
         """Median client CPU microseconds per item."""
-        return statistics.median(cpu / self.items * 1e6 for cpu in self.cpu_seconds)
+        return statistics.median(cpu / self.items * 1e6 for cpu in self.cpu)
+
+    @property
+    def server_us(self) -> float:
+        """Median server CPU microseconds per item."""
+        return statistics.median(cpu / self.items * 1e6 for cpu in self.server_cpu)
+
+    def median_of(self, key: str) -> float:
+        return statistics.median(float(run[key]) for run in self.extra)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "items": self.items,
             "median_per_s": round(self.rate, 1),
-            "runs_per_s": [round(r, 1) for r in self.rates],
-            "median_cpu_us_per_item": round(self.cpu_us, 2),
+            "median_client_cpu_us_per_item": round(self.cpu_us, 2),
+            "median_server_cpu_us_per_item": round(self.server_us, 2),
+            "runs": [
+                {
+                    "per_s": round(self.items / wall, 1),
+                    "wall_s": round(wall, 4),
+                    "client_cpu_s": round(cpu, 4),
+                    "server_cpu_s": round(server, 4),
+                    **extra,
+                }
+                for wall, cpu, server, extra in zip(
+                    self.wall, self.cpu, self.server_cpu, self.extra, strict=True
+                )
+            ],
         }
 
 
-def timed(func: Callable[[], T]) -> tuple[float, float, T]:
-    """Wall seconds, process CPU seconds (all threads) and the result of ``func()``."""
-    gc.collect()
-    cpu = time.process_time()
-    wall = time.perf_counter()
-    result = func()
-    return time.perf_counter() - wall, time.process_time() - cpu, result
+Entry = tuple[Worker, dict[str, Any]]
+
+
+def verify(entries: Mapping[str, Entry], items: int) -> str:
+    """Run each entry once, untimed; all must return ``items`` ids, the same in the same order."""
+    digests: dict[str, str] = {}
+    for name, (worker, command) in entries.items():
+        answer = worker.call(command)
+        if answer["count"] != items:
+            msg = f"{name} returned {answer['count']} jobs, the server holds {items}"
+            raise ContenderError(msg)
+        digests[name] = answer["digest"]
+    if len(set(digests.values())) != 1:
+        msg = f"contenders returned different ids (digests of the ids in order): {digests}"
+        raise ContenderError(msg)
+    print(f"    verified: every contender returned the same {items:,} ids in order", flush=True)
+    return next(iter(digests.values()))
 
 
 def take_turns(
-    contenders: Mapping[str, Callable[[], T]],
+    entries: Mapping[str, Entry],
     repeat: int,
     items: int,
-    check: Callable[[str, T], None],
+    reference: str,
+    server_pid: int,
+    unit: str = "/s",
 ) -> dict[str, Runs]:
-    """Time every contender ``repeat`` times, in turns, checking each result."""
-    runs = {name: Runs(items) for name in contenders}
+    """Time every entry ``repeat`` times, in turns (the order rotates), checking each result."""
+    runs = {name: Runs(items) for name in entries}
+    names = list(entries)
     for round_ in range(repeat):
-        for name, func in contenders.items():
-            seconds, cpu, result = timed(func)
-            check(name, result)
-            runs[name].seconds.append(seconds)
-            runs[name].cpu_seconds.append(cpu)
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            worker, command = entries[name]
+            server_before = cpu_seconds(server_pid)
+            answer = worker.call(command)
+            server = cpu_seconds(server_pid) - server_before
+            if answer["count"] != items or answer["digest"] != reference:
+                msg = f"{name} returned {answer['count']} ids (digest {answer['digest']})"
+                raise ContenderError(msg)
+            run = runs[name]
+            run.wall.append(answer.pop("wall"))
+            run.cpu.append(answer.pop("cpu"))
+            run.server_cpu.append(server)
+            run.extra.append({k: v for k, v in answer.items() if k not in ("count", "digest")})
             print(
-                f"    run {round_ + 1}/{repeat} {name:14} {items / seconds:10,.0f}/s",
+                f"    run {round_ + 1}/{repeat} {name:40} {items / run.wall[-1]:10,.0f}{unit}"
+                f"  client CPU {run.cpu[-1] / items * 1e6:7.1f} us/item",
                 flush=True,
             )
     return runs
 
 
-class WrongResultError(Exception):
-    """A contender returned something other than what the server holds."""
+# --- targets ---------------------------------------------------------------------------------
 
 
-# --- (a) listing -----------------------------------------------------------------------------
+@attrs.frozen
+class Goal:
+    """One row of the targets: a measured value against what it must reach."""
+
+    row: str
+    target: float
+    op: str  # ">=", "<=" or "<"
+    unit: str  # "x", "ms", "MiB", "us"
+    value: float | None = None
+    cpu_ratio: float | None = None  # the same ratio on client CPU per item (throughput rows)
+    status: str = ""  # "met", "MISSED", or why there is no figure ("not available", "error")
+
+    @property
+    def verdict(self) -> str:
+        if self.value is None:
+            return self.status or "not measured"
+        met = {
+            ">=": self.value >= self.target,
+            "<=": self.value <= self.target,
+            "<": self.value < self.target,
+        }[self.op]
+        return "met" if met else "MISSED"
+
+    def _fmt(self, value: float) -> str:
+        if self.unit == "check":
+            return "yes" if value else "no"
+        if self.unit == "x":
+            return f"{value:.2f}x"
+        return f"{value:,.1f} {self.unit}"
+
+    def line(self, width: int) -> str:
+        measured = "-" if self.value is None else self._fmt(self.value)
+        cpu = "" if self.cpu_ratio is None else f"{self.cpu_ratio:.2f}x"
+        target = "yes" if self.unit == "check" else f"{self.op} {self._fmt(self.target)}"
+        return f"  {self.row:{width}} {target:>12} {measured:>12} {cpu:>9}  {self.verdict}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "target": self.target,
+            "op": self.op,
+            "unit": self.unit,
+            "value": None if self.value is None else round(self.value, 4),
+            "cpu_ratio": None if self.cpu_ratio is None else round(self.cpu_ratio, 4),
+            "verdict": self.verdict,
+        }
 
 
-def scenario_listing(target: c.Target, jobs: int, repeat: int) -> tuple[dict[str, Runs], list[str]]:
-    """List every job; returns the runs and the job ids (for the describes)."""
-    print(f"(a) listing {jobs:,} jobs, size=100", flush=True)
-    listers: dict[str, Callable[..., Any]] = {
-        "ci_async": lambda **kw: asyncio.run(c.list_ci_async(target, **kw)),
-        "floor-httpx": lambda **kw: asyncio.run(c.list_floor_httpx(target, **kw)),
-        "floor-aiohttp": lambda **kw: asyncio.run(c.list_floor_aiohttp(target, **kw)),
-        "sdk": lambda **kw: c.list_sdk(target, **kw),
+def ratio(runs: Mapping[str, Runs], ours: str, theirs: str, row: str, target: float) -> Goal:
+    """``ours`` / ``theirs`` on median wall rates (and on client CPU per item, for reference)."""
+    a, b = runs[ours], runs[theirs]
+    return Goal(row, target, ">=", "x", a.rate / b.rate, b.cpu_us / a.cpu_us)
+
+
+def missing(row: str, target: float, op: str, unit: str, status: str) -> Goal:
+    return Goal(row, target, op, unit, status=status)
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
+
+
+@attrs.define
+class Report:
+    """Everything printed and written: scenarios, targets, errors."""
+
+    quick: bool
+    data: dict[str, Any] = attrs.field(factory=dict)
+    goals: list[Goal] = attrs.field(factory=list)
+    lines: list[str] = attrs.field(factory=list)
+    errors: list[str] = attrs.field(factory=list)
+
+    def scenario(self, key: str, title: str, **figures: Any) -> dict[str, Any]:
+        entry = {"title": title, **figures}
+        self.data.setdefault("scenarios", {})[key] = entry
+        return entry
+
+    def table(self, title: str, unit: str, runs: Mapping[str, Runs]) -> None:
+        width = max(len(name) for name in runs)
+        spreads = {name: " ".join(f"{rate:,.0f}" for rate in r.rates) for name, r in runs.items()}
+        runs_width = max(len("runs"), *(len(spread) for spread in spreads.values()))
+        self.lines += [
+            title,
+            (
+                f"  {'contender':{width}} {unit + ' (median)':>16}  {'runs':>{runs_width}}"
+                f" {'client CPU':>11} {'server CPU':>11}"
+            ),
+            f"  {'':{width}} {'':>16}  {'':>{runs_width}} {'us/item':>11} {'us/item':>11}",
+        ]
+        for name, r in runs.items():
+            self.lines.append(
+                f"  {name:{width}} {r.rate:16,.0f}  {spreads[name]:>{runs_width}}"
+                f" {r.cpu_us:11.1f} {r.server_us:11.1f}"
+            )
+
+
+def machine() -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions: dict[str, str] = {}
+    for name in (
+        "ci-async",
+        "httpx",
+        "httpcore",
+        "h11",
+        "aiohttp",
+        "xmltodict",
+        "attrs",
+        "anyio",
+        "cos-python-sdk-v5",
+        "requests",
+        "trio",  # when installed, httpcore imports it on the first transport (~100 ms)
+    ):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = ""
+    cpu_model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    commit = ""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        commit += " (uncommitted changes)" if dirty else ""
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "versions": versions,
+        "git_commit": commit,
+        "ci_async_core": {"list_jobs_parallel": c.parallel_supported()},
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    # One untimed pass each: warms the server's page cache for that contender's
-    # query string, and proves every contender sees the same jobs in the same order.
-    digests = {}
-    for name, lister in listers.items():
-        listed = lister(verify=True)
-        if listed.count != jobs:
-            msg = f"{name} listed {listed.count} jobs, the server holds {jobs}"
-            raise WrongResultError(msg)
-        digests[name] = listed.digest
-    if len(set(digests.values())) != 1:
-        msg = f"contenders saw different jobs: {digests}"
-        raise WrongResultError(msg)
-    print(f"    verified: every contender listed the same {jobs:,} jobs", flush=True)
-
-    def check(name: str, listed: c.Listed) -> None:
-        if listed.count != jobs:
-            msg = f"{name} listed {listed.count} jobs, expected {jobs}"
-            raise WrongResultError(msg)
-
-    runs = take_turns(listers, repeat, jobs, check)
-    ids = asyncio.run(_all_ids(target))
-    return runs, ids
 
 
-async def _all_ids(target: c.Target) -> list[str]:
-    import ci_async
-
-    async with ci_async.Session(
-        target.bucket, target.region, endpoint=target.url, credentials=target.credentials
-    ) as session:
-        return [job.job_id async for job in session.list_jobs(page_size=100)]
+# --- the scenarios ---------------------------------------------------------------------------
 
 
-# --- (b) describes ---------------------------------------------------------------------------
+@attrs.frozen
+class Sizes:
+    repeat: int  # timed rounds of the slow scenarios (describe, parallel)
+    short_repeat: int  # ... of those whose runs take a second or two (list, stall, latency, ...)
+    jobs: int  # list, stall
+    describes: int
+    latency_jobs: int
+    parallel_jobs: int
+    rss_jobs: int
+    token_pages: int
 
 
-def scenario_describes(
-    target: c.Target, all_ids: Sequence[str], count: int, inflight: int, repeat: int
-) -> dict[str, Runs]:
-    print(f"(b) {count:,} describes, {inflight} in flight", flush=True)
-    ids = random.Random(7).sample(list(all_ids), min(count, len(all_ids)))
-    describers: dict[str, Callable[[Sequence[str]], int]] = {
-        "ci_async": lambda i: asyncio.run(c.describe_ci_async(target, i, inflight)),
-        "floor-httpx": lambda i: asyncio.run(c.describe_floor_httpx(target, i, inflight)),
-        "floor-aiohttp": lambda i: asyncio.run(c.describe_floor_aiohttp(target, i, inflight)),
-        "sdk": lambda i: c.describe_sdk(target, i, inflight),
+def scenario_list(report: Report, pool: dict[str, Worker], server: Server, sizes: Sizes) -> None:
+    jobs = sizes.jobs
+    title = f"list all {jobs:,} jobs, 100 per page, loopback"
+    print(title, flush=True)
+    command = {"op": "list", "target": target_json(server.target)}
+    entries = {name: (pool[name], command) for name in c.ALL}
+    before = load()
+    reference = verify(entries, jobs)
+    runs = take_turns(entries, sizes.short_repeat, jobs, reference, server.pid)
+    report.scenario(
+        "list",
+        title,
+        unit="jobs/s",
+        load_before=before,
+        load_after=load(),
+        contenders={k: v.as_json() for k, v in runs.items()},
+    )
+    report.table(title, "jobs/s", runs)
+    report.goals += [
+        ratio(runs, c.CI_HTTPX, c.SDK, f"list {jobs // 1000}k: {c.CI_HTTPX} / sdk", 1.3),
+        ratio(runs, c.CI_HTTPX, c.FLOOR_HTTPX, f"list {jobs // 1000}k: {c.CI_HTTPX} / floor", 0.8),
+    ]
+
+
+def scenario_describe(
+    report: Report, pool: dict[str, Worker], server: Server, sizes: Sizes, ids: Sequence[str]
+) -> None:
+    count = min(sizes.describes, len(ids))
+    title = f"{count:,} describes, {INFLIGHT} in flight (sdk: {INFLIGHT} threads)"
+    print(title, flush=True)
+    sample = random.Random(7).sample(list(ids), count)
+    target = target_json(server.target)
+
+    def command(job_ids: Sequence[str]) -> dict[str, Any]:
+        return {"op": "describe", "target": target, "ids": list(job_ids), "inflight": INFLIGHT}
+
+    # The untimed pass (warm-up and check) describes a tenth of them; every timed run
+    # is checked against the digest of all the ids asked, in order.
+    warm = sample[: max(2 * INFLIGHT, count // 10)]
+    before = load()
+    if verify({name: (pool[name], command(warm)) for name in c.ALL}, len(warm)) != c.digest(warm):
+        msg = "the describes returned other ids than asked"
+        raise ContenderError(msg)
+    entries = {name: (pool[name], command(sample)) for name in c.ALL}
+    reference = c.digest(sample)
+    runs = take_turns(entries, sizes.repeat, count, reference, server.pid, unit=" req/s")
+    report.scenario(
+        "describe",
+        title,
+        unit="requests/s",
+        load_before=before,
+        load_after=load(),
+        contenders={k: v.as_json() for k, v in runs.items()},
+    )
+    report.table(title, "req/s", runs)
+    report.goals += [
+        ratio(runs, c.CI_HTTPX, c.SDK, f"describe x{INFLIGHT}: {c.CI_HTTPX} / sdk", 1.2),
+        ratio(runs, c.CI_AIOHTTP, c.SDK, f"describe x{INFLIGHT}: {c.CI_AIOHTTP} / sdk", 2.0),
+        ratio(
+            runs,
+            c.CI_AIOHTTP,
+            c.FLOOR_AIOHTTP,
+            f"describe x{INFLIGHT}: {c.CI_AIOHTTP} / floor",
+            0.4,
+        ),
+    ]
+
+
+def scenario_stall(report: Report, pool: dict[str, Worker], server: Server, sizes: Sizes) -> None:
+    jobs = sizes.jobs
+    title = f"event-loop stalls listing {jobs:,} jobs (1 ms ticker beside it), after the first page"
+    print(title, flush=True)
+    command = {"op": "stall", "target": target_json(server.target), "interval": 0.001}
+    entries = {name: (pool[name], command) for name in c.ASYNC}
+    before = load()
+    reference = verify(entries, jobs)
+    runs = take_turns(entries, sizes.short_repeat, jobs, reference, server.pid)
+    report.scenario(
+        "stall",
+        title,
+        unit="ms",
+        load_before=before,
+        load_after=load(),
+        contenders={k: v.as_json() for k, v in runs.items()},
+    )
+    width = max(len(name) for name in runs)
+    spreads = {
+        name: " ".join(f"{run['max_ms']:.1f}" for run in r.extra) for name, r in runs.items()
     }
-    warm = ids[: max(inflight * 2, len(ids) // 10)]
-    for name, describe in describers.items():
-        found = describe(warm)
-        if found != len(warm):
-            msg = f"{name} described {found} of {len(warm)} jobs"
-            raise WrongResultError(msg)
-    print(f"    verified: every contender described all {len(warm)} warm-up jobs", flush=True)
+    runs_width = max(len("longest, each run"), *(len(spread) for spread in spreads.values()))
+    report.lines += [
+        title,
+        (
+            f"  {'contender':{width}} {'longest (median)':>17}  {'longest, each run':>{runs_width}}"
+            f" {'p99 (median)':>13} {'ticks > 5 ms':>13} {'CPU-only longest':>17}"
+            f" {'full GCs, all runs':>19} {'longest full GC':>16}"
+        ),
+    ]
+    for name, r in runs.items():
+        report.lines.append(
+            f"  {name:{width}} {r.median_of('max_ms'):14.1f} ms  {spreads[name]:>{runs_width}}"
+            f" {r.median_of('p99_ms'):10.1f} ms {r.median_of('ticks_over_5ms'):13.0f}"
+            f" {r.median_of('cpu_max_ms'):14.1f} ms"
+            f" {sum(run['gc_full'] for run in r.extra):19d}"
+            f" {max(run['gc_full_max_ms'] for run in r.extra):13.1f} ms"
+        )
+    report.lines.append(
+        "  (CPU-only: each tick's lateness capped at the loop thread's CPU time in it, which"
+        " leaves out the time the OS ran other processes; full GC: a generation-2 collection"
+        " after the first page)"
+    )
+    for name in (c.CI_HTTPX, c.CI_AIOHTTP):
+        report.goals.append(
+            Goal(
+                f"loop stall, list {jobs // 1000}k: {name}",
+                25.0,
+                "<=",
+                "ms",
+                runs[name].median_of("max_ms"),
+            )
+        )
 
-    def check(name: str, found: int) -> None:
-        if found != len(ids):
-            msg = f"{name} described {found} of {len(ids)} jobs"
-            raise WrongResultError(msg)
 
-    contenders = {name: (lambda d=describe: d(ids)) for name, describe in describers.items()}
-    return take_turns(contenders, repeat, len(ids), check)
-
-
-# --- (c) signing -----------------------------------------------------------------------------
+FIRST_VARIANTS = {
+    c.CI_HTTPX: (c.CI_HTTPX, False),
+    f"{c.CI_AIOHTTP}, aiohttp imported by the app": (c.CI_AIOHTTP, True),
+    f"{c.CI_AIOHTTP}, aiohttp not yet imported": (c.CI_AIOHTTP, False),
+}
 
 
-def scenario_signing(target: c.Target, repeat: int, number: int = 20_000) -> dict[str, float]:
-    """Microseconds to sign one list request: CosSigner vs the SDK's CosS3Auth."""
-    print("(c) signing one request", flush=True)
+def scenario_first(report: Report, server: Server, sizes: Sizes, job_id: str) -> None:
+    title = "first request of a new Session (fresh process, ci_async imported, loop running)"
+    print(title, flush=True)
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in FIRST_VARIANTS}
+    repeat = max(sizes.short_repeat, 3)
+    before = load()
+    for round_ in range(repeat):
+        for name, (contender, preimport) in FIRST_VARIANTS.items():
+            config = {
+                "target": target_json(server.target),
+                "contender": contender,
+                "job_id": job_id,
+                "preimport_aiohttp": preimport,
+            }
+            result = run_fresh("benchmarks._first", config, timeout=120)
+            results[name].append(result)
+            print(
+                f"    run {round_ + 1}/{repeat} {name:48} stall {result['stall_ms']:6.1f} ms,"
+                f" first request {result['first_ms']:6.1f} ms (CPU {result['first_cpu_ms']:.1f}),"
+                f" second {result['second_ms']:5.1f} ms",
+                flush=True,
+            )
+
+    def median(name: str, key: str) -> float:
+        return statistics.median(float(r[key]) for r in results[name])
+
+    report.scenario(
+        "first",
+        title,
+        load_before=before,
+        load_after=load(),
+        variants={
+            name: {
+                "median_stall_ms": round(median(name, "stall_ms"), 2),
+                "median_stall_cpu_ms": round(median(name, "stall_cpu_ms"), 2),
+                "median_first_ms": round(median(name, "first_ms"), 2),
+                "median_first_cpu_ms": round(median(name, "first_cpu_ms"), 2),
+                "median_second_ms": round(median(name, "second_ms"), 2),
+                "runs": runs,
+            }
+            for name, runs in results.items()
+        },
+    )
+    width = max(len(name) for name in results)
+    report.lines += [
+        title,
+        (
+            f"  {'variant':{width}} {'longest stall':>14} {'CPU-only':>10} {'first request':>14}"
+            f" {'its CPU':>10} {'modules':>8} {'second':>9}"
+        ),
+    ]
+    for name in results:
+        report.lines.append(
+            f"  {name:{width}} {median(name, 'stall_ms'):11.1f} ms"
+            f" {median(name, 'stall_cpu_ms'):7.1f} ms"
+            f" {median(name, 'first_ms'):11.1f} ms {median(name, 'first_cpu_ms'):7.1f} ms"
+            f" {median(name, 'modules_imported'):8.0f} {median(name, 'second_ms'):6.1f} ms"
+        )
+    for name in list(FIRST_VARIANTS)[:2]:
+        report.goals.append(
+            Goal(f"first request stall: {name}", 50.0, "<=", "ms", median(name, "stall_ms"))
+        )
+
+
+def scenario_latency(report: Report, pool: dict[str, Worker], server: Server, sizes: Sizes) -> None:
+    jobs = sizes.latency_jobs
+    title = f"list all {jobs:,} jobs, {LATENCY * 1000:g} ms server latency per request"
+    print(title, flush=True)
+    command = {"op": "list", "target": target_json(server.target)}
+    entries = {name: (pool[name], command) for name in c.ALL}
+    before = load()
+    reference = verify(entries, jobs)
+    runs = take_turns(entries, sizes.short_repeat, jobs, reference, server.pid)
+    report.scenario(
+        "latency",
+        title,
+        unit="jobs/s",
+        latency_s=LATENCY,
+        load_before=before,
+        load_after=load(),
+        contenders={k: v.as_json() for k, v in runs.items()},
+    )
+    report.table(title, "jobs/s", runs)
+    report.goals.append(
+        ratio(runs, c.CI_HTTPX, c.SDK, f"list {jobs / 1000:g}k, 20 ms: {c.CI_HTTPX} / sdk", 1.15)
+    )
+
+
+def scenario_prefetch(
+    report: Report, pool: dict[str, Worker], server: Server, sizes: Sizes
+) -> None:
+    jobs = sizes.latency_jobs
+    title = (
+        f"list all {jobs:,} jobs, {LATENCY * 1000:g} ms latency,"
+        f" {WORK * 1000:g} ms of awaited work per page"
+    )
+    print(title, flush=True)
+    entries: dict[str, Entry] = {}
+    for name in (c.CI_HTTPX, c.CI_AIOHTTP):
+        for prefetch in (True, False):
+            command = {
+                "op": "list",
+                "target": target_json(server.target),
+                "options": {"work": WORK, "prefetch": prefetch},
+            }
+            entries[f"{name} prefetch={'on' if prefetch else 'off'}"] = (pool[name], command)
+    before = load()
+    reference = verify(entries, jobs)
+    runs = take_turns(entries, sizes.short_repeat, jobs, reference, server.pid)
+    report.scenario(
+        "prefetch",
+        title,
+        unit="jobs/s",
+        latency_s=LATENCY,
+        work_s=WORK,
+        load_before=before,
+        load_after=load(),
+        contenders={k: v.as_json() for k, v in runs.items()},
+    )
+    report.table(title, "jobs/s", runs)
+    on, off = runs[f"{c.CI_HTTPX} prefetch=on"], runs[f"{c.CI_HTTPX} prefetch=off"]
+    report.goals.append(
+        Goal(
+            f"list {jobs / 1000:g}k, 20 ms + 10 ms work: {c.CI_HTTPX} prefetch on / off",
+            1.25,
+            ">=",
+            "x",
+            on.rate / off.rate,
+        )
+    )
+
+
+def parallel_check(jobs: int) -> Goal:
+    """The parallel listing returns the sequential listing's ids in its order (1: yes)."""
+    return Goal(
+        f"list {jobs // 1000}k, parallel={PARALLEL}: same ids, same order", 1, ">=", "check"
+    )
+
+
+def parallel_rows(jobs: int) -> list[tuple[str, str, float]]:
+    return [
+        (f"list {jobs // 1000}k, 20 ms: parallel={PARALLEL} / sequential", "sequential", 4.0),
+        (f"list {jobs // 1000}k, 20 ms: parallel={PARALLEL} / sdk", c.SDK, 5.0),
+    ]
+
+
+def scenario_parallel(
+    report: Report, pool: dict[str, Worker], server: Server, sizes: Sizes
+) -> None:
+    jobs = sizes.parallel_jobs
+    title = f"list all {jobs:,} jobs, {LATENCY * 1000:g} ms latency, parallel={PARALLEL}"
+    print(title, flush=True)
+    target = target_json(server.target)
+    par = f"{c.CI_HTTPX} parallel={PARALLEL}"
+    entries: dict[str, Entry] = {
+        par: (
+            pool[c.CI_HTTPX],
+            {"op": "list", "target": target, "options": {"parallel": PARALLEL}},
+        ),
+        "sequential": (pool[c.CI_HTTPX], {"op": "list", "target": target}),
+        c.SDK: (pool[c.SDK], {"op": "list", "target": target}),
+    }
+    before = load()
+    reference = verify(entries, jobs)  # identical ids in identical order, or an error
+    runs = take_turns(entries, sizes.repeat, jobs, reference, server.pid)
+    runs[f"{c.CI_HTTPX} sequential"] = runs.pop("sequential")
+    report.scenario(
+        "parallel",
+        title,
+        unit="jobs/s",
+        latency_s=LATENCY,
+        identical_ids_in_order=True,
+        load_before=before,
+        load_after=load(),
+        contenders={k: v.as_json() for k, v in runs.items()},
+    )
+    report.table(title, "jobs/s", runs)
+    for row, theirs, target_ratio in parallel_rows(jobs):
+        other = f"{c.CI_HTTPX} sequential" if theirs == "sequential" else theirs
+        report.goals.append(ratio(runs, par, other, row, target_ratio))
+    # verify() and every timed run compared the digests of the ids in order: they matched.
+    report.goals.append(attrs.evolve(parallel_check(jobs), value=1.0))
+
+
+def memory_row(
+    report: Report,
+    key: str,
+    title: str,
+    row: str,
+    limit: float,
+    server: Server,
+    jobs: int,
+    warm_jobs: int,
+    parallel: int | None = None,
+) -> None:
+    print(title, flush=True)
+    config = {
+        "target": target_json(server.target),
+        "warm_jobs": warm_jobs,
+        "parallel": parallel,
+    }
+    before = load()
+    server_before = cpu_seconds(server.pid)
+    result = run_fresh("benchmarks._rss", config, timeout=900)
+    result["server_cpu_s"] = round(cpu_seconds(server.pid) - server_before, 2)
+    if result["jobs"] != jobs:
+        msg = f"{row}: listed {result['jobs']} jobs, the server holds {jobs}"
+        raise ContenderError(msg)
+    report.scenario(key, title, load_before=before, load_after=load(), **result)
+    print(
+        f"    {result['jobs']:,} jobs at {result['jobs_per_s']:,.0f}/s; RSS"
+        f" {result['rss_base_kib'] / 1024:.1f} MiB -> peak {result['rss_peak_kib'] / 1024:.1f} MiB"
+        f" (growth {result['growth_mib']:.1f} MiB), at the end {result['rss_end_kib'] / 1024:.1f}"
+        f" MiB ({result['peak_method']})",
+        flush=True,
+    )
+    base, peak, end = (result[k] / 1024 for k in ("rss_base_kib", "rss_peak_kib", "rss_end_kib"))
+    report.lines += [
+        title,
+        f"  RSS at the baseline   {base:8.1f} MiB (after {warm_jobs:,} jobs, gc, malloc_trim)",
+        (
+            f"  peak RSS after it     {peak:8.1f} MiB (growth {result['growth_mib']:.1f} MiB;"
+            f" {result['peak_method']})"
+        ),
+        (
+            f"  RSS at the end        {end:8.1f} MiB (growth {result['end_growth_mib']:.1f} MiB;"
+            " iterator alive, gc, malloc_trim)"
+        ),
+        f"  rate                  {result['jobs_per_s']:8,.0f} jobs/s",
+    ]
+    report.goals.append(Goal(row, limit, "<", "MiB", result["growth_mib"]))
+
+
+def _spread(values: Sequence[float]) -> str:
+    return " ".join(f"{x:.1f}" for x in values)
+
+
+def scenario_signing(report: Report, sizes: Sizes, number: int = 20_000) -> None:
+    """Microseconds to sign one list request: CosSigner.sign vs the SDK's CosS3Auth."""
+    title = "sign one list request (the same request, key pair and query)"
+    print(title, flush=True)
+    import httpx
     import requests
     from qcloud_cos import CosConfig
     from qcloud_cos.cos_auth import CosS3Auth
 
-    from ci_async import CosSigner
-    from ci_async._signing import sign_v5
+    from ci_async import CosSigner, Credentials
 
+    secret_id, secret_key = "AKID" + "x" * 32, "k" * 32
     host = f"{BUCKET}.ci.{REGION}.myqcloud.com"
     url = f"https://{host}/inventorytriggerjob"
     params = [("size", "100"), ("nextToken", "MTY1NjMxNDE5MHxiM2RlZmZlYQ")]
-    signer = CosSigner(target.credentials)
+    signer = CosSigner(Credentials(secret_id, secret_key))
     request = httpx.Request("GET", url, params=tuple(params))
 
-    async def ci_loop() -> float:
-        await signer.sign(request)
-        start = time.perf_counter()
+    def per_sign(loop: Callable[[], None]) -> tuple[float, float]:
+        """Microseconds per signature: (CPU time of this thread, wall-clock)."""
+        cpu, wall = time.thread_time(), time.perf_counter()
+        loop()
+        return (
+            (time.thread_time() - cpu) / number * 1e6,
+            (time.perf_counter() - wall) / number * 1e6,
+        )
+
+    async def ci_signs() -> None:
         for _ in range(number):
             await signer.sign(request)
-        return (time.perf_counter() - start) / number * 1e6
 
-    config = CosConfig(Region=REGION, SecretId=target.secret_id, SecretKey=target.secret_key)
+    config = CosConfig(Region=REGION, SecretId=secret_id, SecretKey=secret_key)
     # The request as the SDK's requests.Session prepares it (its default headers included).
     prepared = requests.Session().prepare_request(
         requests.Request("GET", url, headers={"Host": host}, params=params)
     )
     sdk_params = dict(params)
 
-    def sdk_loop() -> float:
+    def sdk_signs() -> None:
         # What the SDK does for every request: a new CosS3Auth, called on the request.
-        start = time.perf_counter()
         for _ in range(number):
             CosS3Auth(config, "inventorytriggerjob", params=sdk_params)(prepared)
-        return (time.perf_counter() - start) / number * 1e6
 
-    def raw_loop() -> float:
-        key_time = f"{int(time.time())};{int(time.time()) + 3600}"
-        start = time.perf_counter()
-        for _ in range(number):
-            sign_v5(
-                secret_id=target.secret_id,
-                secret_key=target.secret_key,
-                method="GET",
-                path="/inventorytriggerjob",
-                params=params,
-                headers={"host": host},
-                key_time=key_time,
-            )
-        return (time.perf_counter() - start) / number * 1e6
-
-    ci_runs, sdk_runs, raw_runs = [], [], []
-    for _ in range(repeat):
-        ci_runs.append(asyncio.run(ci_loop()))
-        sdk_runs.append(sdk_loop())
-        raw_runs.append(raw_loop())
-    figures = {
-        "ci_async_us": statistics.median(ci_runs),
-        "sdk_us": statistics.median(sdk_runs),
-        "sign_v5_us": statistics.median(raw_runs),
+    runs: dict[str, list[tuple[float, float]]] = {"ci_async": [], "sdk": []}
+    contenders: dict[str, Callable[[], None]] = {
+        "ci_async": lambda: asyncio.run(ci_signs()),
+        "sdk": sdk_signs,
     }
-    print(
-        f"    CosSigner.sign {figures['ci_async_us']:.1f} us,"
-        f" sign_v5 {figures['sign_v5_us']:.1f} us, SDK CosS3Auth {figures['sdk_us']:.1f} us",
-        flush=True,
+    for loop in contenders.values():
+        loop()  # warm-up, untimed
+    for _ in range(max(sizes.short_repeat, 5)):
+        for name, loop in contenders.items():
+            runs[name].append(per_sign(loop))
+    ci_us, sdk_us = (statistics.median(cpu for cpu, _ in runs[k]) for k in ("ci_async", "sdk"))
+    ci_wall, sdk_wall = (
+        statistics.median(wall for _, wall in runs[k]) for k in ("ci_async", "sdk")
     )
-    return figures
-
-
-# --- (d) decoding ----------------------------------------------------------------------------
-
-
-def scenario_decoding() -> dict[str, float]:
-    print("(d) decoding one 100-job page", flush=True)
-    from benchmarks.bench_decode import run as decode_run
-
-    figures = decode_run(jobs=100)
-    print(
-        f"    xmltodict.parse {figures['xmltodict_us']:.0f} us,"
-        f" decode_list {figures['decode_us']:.0f} us, overhead {figures['overhead']:.1%}",
-        flush=True,
+    print(f"    CosSigner.sign {ci_us:.1f} us, SDK CosS3Auth {sdk_us:.1f} us (CPU)", flush=True)
+    report.scenario(
+        "sign",
+        title,
+        iterations_per_run=number,
+        ci_async_cpu_us=round(ci_us, 3),
+        sdk_cpu_us=round(sdk_us, 3),
+        ci_async_wall_us=round(ci_wall, 3),
+        sdk_wall_us=round(sdk_wall, 3),
+        runs_cpu_wall_us={k: [[round(x, 3) for x in run] for run in v] for k, v in runs.items()},
     )
-    return figures
-
-
-# --- (e) memory ------------------------------------------------------------------------------
-
-
-def scenario_memory(jobs: int, secret_id: str, secret_key: str) -> dict[str, Any]:
-    print(f"(e) peak RSS growth listing {jobs:,} jobs (a {jobs:,}-job emulator)", flush=True)
-    with emulator_process(jobs, secret_id, secret_key, prerender=False) as target:
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        }
-        output = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "benchmarks._rss",
-                target.url,
-                "--secret-id",
-                secret_id,
-                "--secret-key",
-                secret_key,
-                "--bucket",
-                BUCKET,
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    figures: dict[str, Any] = json.loads(output.stdout.strip().splitlines()[-1])
-    if figures["jobs"] != jobs:
-        msg = f"the memory run listed {figures['jobs']} jobs, the server holds {jobs}"
-        raise WrongResultError(msg)
-    print(
-        f"    {figures['jobs']:,} jobs at {figures['jobs_per_s']:,.0f}/s;"
-        f" RSS {figures['rss_base_kib'] / 1024:.1f} MiB -> peak"
-        f" {figures['rss_peak_kib'] / 1024:.1f} MiB: growth {figures['growth_mib']:.1f} MiB"
-        f" ({figures['peak_method']})",
-        flush=True,
-    )
-    return figures
-
-
-# --- folded-in benchmarks of other modules ---------------------------------------------------
-
-
-def emulator_rate() -> dict[str, Any] | None:
-    """``bench_emulator.py`` (its own server process): pages/s served, or None if absent."""
-    script = ROOT / "benchmarks" / "bench_emulator.py"
-    if not script.exists():
-        return None
-    print("emulator serving rate (benchmarks/bench_emulator.py)", flush=True)
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    result = subprocess.run(
-        [sys.executable, str(script), "--seconds", "3", "--prerender"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    match = re.search(r"([\d,]+) pages/s", result.stdout)
-    if result.returncode != 0 or match is None:
-        print(f"    failed: {result.stderr.strip()[-300:]}", flush=True)
-        return {"error": result.stderr.strip()[-300:]}
-    pages = float(match.group(1).replace(",", ""))
-    print(f"    {pages:,.0f} pages/s", flush=True)
-    return {"pages_per_s": pages, "line": result.stdout.strip().splitlines()[-1]}
-
-
-def prefetch_speedup() -> dict[str, Any] | None:
-    """``bench_prefetch.run()`` over a loopback server, or None if the module is absent."""
-    try:
-        from benchmarks.bench_prefetch import run as prefetch_run
-    except ImportError:
-        return None
-    print("prefetch speed-up (benchmarks/bench_prefetch.py, loopback)", flush=True)
-    figures: dict[str, Any] = prefetch_run(loopback=True)
-    print(
-        f"    without {figures['without_prefetch_s']:.3f} s,"
-        f" with {figures['with_prefetch_s']:.3f} s: {figures['ratio']:.2f}x",
-        flush=True,
-    )
-    return figures
-
-
-# --- report ----------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Goal:
-    """One target: a measured ratio (or value) against what it must reach."""
-
-    name: str
-    value: float
-    target: float
-    higher_is_better: bool = True
-    unit: str = "x"
-
-    @property
-    def met(self) -> bool:
-        return self.value >= self.target if self.higher_is_better else self.value <= self.target
-
-    @property
-    def margin(self) -> float:
-        """How far past (positive) or short of (negative) the target, relative to it."""
-        if self.higher_is_better:
-            return self.value / self.target - 1
-        return self.target / self.value - 1 if self.value else float("inf")
-
-    def line(self) -> str:
-        sign = ">=" if self.higher_is_better else "<="
-        verdict = "met" if self.met else "MISSED"
-        return (
-            f"  {self.name:46} {self.value:9.2f}{self.unit:4}"
-            f" target {sign} {self.target:g}{self.unit:4} {verdict} ({self.margin:+.0%})"
-        )
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "value": round(self.value, 3),
-            "target": self.target,
-            "unit": self.unit,
-            "higher_is_better": self.higher_is_better,
-            "met": self.met,
-        }
-
-
-def table(title: str, unit: str, runs: dict[str, Runs]) -> list[str]:
-    lines = [
-        f"{title}",
-        f"  {'contender':14} {'median ' + unit:>16} {'runs':>28} {'CPU us/item':>12}",
+    report.lines += [
+        title + " - CPU time per signature (wall-clock beside it)",
+        (
+            f"  ci_async CosSigner.sign  {ci_us:6.1f} us ({ci_wall:.1f})"
+            f"   runs {_spread([cpu for cpu, _ in runs['ci_async']])}"
+        ),
+        (
+            f"  sdk CosS3Auth            {sdk_us:6.1f} us ({sdk_wall:.1f})"
+            f"   runs {_spread([cpu for cpu, _ in runs['sdk']])}"
+        ),
     ]
-    for name, r in runs.items():
-        spread = " ".join(f"{rate:,.0f}" for rate in r.rates)
-        lines.append(f"  {name:14} {r.rate:16,.0f} {spread:>28} {r.cpu_us:12.1f}")
-    return lines
+    report.goals += [
+        Goal("sign one request: ci_async CosSigner.sign (CPU)", 14.0, "<=", "us", ci_us),
+        Goal("sign one request: sdk CosS3Auth / ci_async (CPU)", 2.0, ">=", "x", sdk_us / ci_us),
+    ]
 
 
-def machine() -> dict[str, Any]:
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
-    from importlib.metadata import version
-
-    return {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "loadavg_at_start": [round(x, 2) for x in load],
-        **{
-            name: version(name)
-            for name in ("httpx", "aiohttp", "xmltodict", "attrs", "cos-python-sdk-v5")
-        },
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
+# --- the run ---------------------------------------------------------------------------------
 
 
-def busy_warning(info: dict[str, Any]) -> str | None:
+def guarded(report: Report, name: str, goals: Sequence[Goal], func: Callable[[], None]) -> None:
+    """Run one scenario; on a contender's failure record it (and its rows as errors), go on."""
+    try:
+        func()
+    except ContenderError as exc:
+        print(f"  ERROR in {name}: {exc}", flush=True)
+        report.errors.append(f"{name}: {exc}")
+        report.lines += [f"{name}: ERROR {exc}"]
+        report.goals += [attrs.evolve(goal, status="error") for goal in goals]
+
+
+def run(args: argparse.Namespace, sizes: Sizes, report: Report) -> None:
+    only = set(args.only)
+    secret = ("AKIDbench" + secrets.token_hex(14), secrets.token_hex(16))
+    jobs_k = sizes.jobs // 1000
+    parallel = c.parallel_supported()
+
+    if only & {"list", "describe", "stall", "first"}:
+        with emulator(sizes.jobs, secret) as server, workers(c.ALL) as pool:
+            ids = pool[c.FLOOR_HTTPX].call({"op": "ids", "target": target_json(server.target)})[
+                "ids"
+            ]
+            if len(ids) != sizes.jobs:
+                msg = f"the emulator lists {len(ids)} jobs, not {sizes.jobs}"
+                raise ContenderError(msg)
+            if "list" in only:
+                guarded(
+                    report,
+                    "list",
+                    [
+                        Goal(f"list {jobs_k}k: {c.CI_HTTPX} / sdk", 1.3, ">=", "x"),
+                        Goal(f"list {jobs_k}k: {c.CI_HTTPX} / floor", 0.8, ">=", "x"),
+                    ],
+                    lambda: scenario_list(report, pool, server, sizes),
+                )
+            if "describe" in only:
+                guarded(
+                    report,
+                    "describe",
+                    [
+                        Goal(f"describe x{INFLIGHT}: {c.CI_HTTPX} / sdk", 1.2, ">=", "x"),
+                        Goal(f"describe x{INFLIGHT}: {c.CI_AIOHTTP} / sdk", 2.0, ">=", "x"),
+                        Goal(f"describe x{INFLIGHT}: {c.CI_AIOHTTP} / floor", 0.4, ">=", "x"),
+                    ],
+                    lambda: scenario_describe(report, pool, server, sizes, ids),
+                )
+            if "stall" in only:
+                guarded(
+                    report,
+                    "stall",
+                    [
+                        Goal(f"loop stall, list {jobs_k}k: {name}", 25.0, "<=", "ms")
+                        for name in (c.CI_HTTPX, c.CI_AIOHTTP)
+                    ],
+                    lambda: scenario_stall(report, pool, server, sizes),
+                )
+            if "first" in only:
+                guarded(
+                    report,
+                    "first",
+                    [
+                        Goal(f"first request stall: {name}", 50.0, "<=", "ms")
+                        for name in list(FIRST_VARIANTS)[:2]
+                    ],
+                    lambda: scenario_first(report, server, sizes, ids[0]),
+                )
+
+    if only & {"latency", "prefetch"}:
+        with (
+            emulator(sizes.latency_jobs, secret, latency=LATENCY) as server,
+            workers(c.ALL) as pool,
+        ):
+            k = f"{sizes.latency_jobs / 1000:g}k"
+            if "latency" in only:
+                guarded(
+                    report,
+                    "latency",
+                    [Goal(f"list {k}, 20 ms: {c.CI_HTTPX} / sdk", 1.15, ">=", "x")],
+                    lambda: scenario_latency(report, pool, server, sizes),
+                )
+            if "prefetch" in only:
+                guarded(
+                    report,
+                    "prefetch",
+                    [
+                        Goal(
+                            f"list {k}, 20 ms + 10 ms work: {c.CI_HTTPX} prefetch on / off",
+                            1.25,
+                            ">=",
+                            "x",
+                        )
+                    ],
+                    lambda: scenario_prefetch(report, pool, server, sizes),
+                )
+
+    if "parallel" in only:
+        rows = parallel_rows(sizes.parallel_jobs)
+        if not parallel:
+            print(f"list_jobs(parallel={PARALLEL}): not available, skipped", flush=True)
+            report.lines.append(f"list_jobs(parallel={PARALLEL}): not available in this ci_async")
+            report.goals += [missing(row, t, ">=", "x", "not available") for row, _, t in rows]
+            report.goals.append(
+                attrs.evolve(parallel_check(sizes.parallel_jobs), status="not available")
+            )
+        else:
+            with (
+                emulator(sizes.parallel_jobs, secret, latency=LATENCY) as server,
+                workers([c.SDK, c.CI_HTTPX]) as pool,
+            ):
+                guarded(
+                    report,
+                    "parallel",
+                    [
+                        *(Goal(row, t, ">=", "x") for row, _, t in rows),
+                        parallel_check(sizes.parallel_jobs),
+                    ],
+                    lambda: scenario_parallel(report, pool, server, sizes),
+                )
+
+    if "memory" in only:
+        rss_k = f"{sizes.rss_jobs / 1e6:g}M" if sizes.rss_jobs >= 1e6 else f"{sizes.rss_jobs:,}"
+        row = f"list {rss_k} jobs: peak RSS growth"
+        with server_process("benchmarks._synth", "--jobs", str(sizes.rss_jobs), secret=secret) as s:
+            guarded(
+                report,
+                "memory",
+                [Goal(row, 50.0, "<", "MiB")],
+                lambda: memory_row(
+                    report,
+                    "memory",
+                    f"list {sizes.rss_jobs:,} jobs in a fresh process ({c.CI_HTTPX},"
+                    " synthesized pages)",
+                    row,
+                    50.0,
+                    s,
+                    sizes.rss_jobs,
+                    2_000,
+                ),
+            )
+        token_jobs = sizes.token_pages * 100
+        row = f"list {sizes.token_pages:,} pages, 60 KB tokens: peak RSS growth"
+        with server_process(
+            "benchmarks._synth",
+            "--jobs",
+            str(token_jobs),
+            "--token-bytes",
+            str(TOKEN_BYTES),
+            secret=secret,
+        ) as s:
+            guarded(
+                report,
+                "memory_tokens",
+                [Goal(row, 10.0, "<", "MiB")],
+                lambda: memory_row(
+                    report,
+                    "memory_tokens",
+                    f"list {sizes.token_pages:,} pages of 100 jobs, each with a distinct"
+                    f" {TOKEN_BYTES:,}-byte NextToken ({c.CI_HTTPX})",
+                    row,
+                    10.0,
+                    s,
+                    token_jobs,
+                    1_000,
+                ),
+            )
+        row = f"list {rss_k} jobs, parallel={PARALLEL}: peak RSS growth"
+        if not parallel:
+            report.lines.append(
+                f"list {rss_k} jobs with parallel={PARALLEL}: not available in this ci_async"
+            )
+            report.goals.append(missing(row, 100.0, "<", "MiB", "not available"))
+        else:
+            with emulator(sizes.rss_jobs, secret, prerender=False) as server:
+                guarded(
+                    report,
+                    "memory_parallel",
+                    [Goal(row, 100.0, "<", "MiB")],
+                    lambda: memory_row(
+                        report,
+                        "memory_parallel",
+                        f"list {sizes.rss_jobs:,} jobs, parallel={PARALLEL}, in a fresh process"
+                        " (emulator)",
+                        row,
+                        100.0,
+                        server,
+                        sizes.rss_jobs,
+                        2_000,
+                        parallel=PARALLEL,
+                    ),
+                )
+
+    if "sign" in only:
+        scenario_signing(report, sizes)
+
+
+def busy_warning(cpus: int, load_now: Sequence[float]) -> str | None:
     """A warning when other processes already keep the CPUs busy (wall times suffer)."""
-    cpus = info["cpus"] or 1
-    load = info["loadavg_at_start"][0]
-    if load <= 0.5 * cpus:
+    if not load_now or load_now[0] <= 0.5 * cpus:
         return None
     return (
-        f"warning: load average {load:.1f} on {cpus} CPUs before starting: other processes"
-        " compete with the client and the server, so wall-clock rates (and the speed-up"
-        " from overlapping them) will be low and noisy; the CPU us/item columns hold up better"
+        f"warning: load average {load_now[0]:.1f} on {cpus} CPUs before starting: other"
+        " processes compete with the clients and the servers, so wall-clock rates will be low"
+        " and noisy; the client CPU us/item columns hold up better"
     )
 
 
@@ -523,188 +1188,97 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks.run", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
-        "--repeat", type=int, default=3, help="timed runs per contender (default 3)"
+        "--repeat",
+        type=int,
+        help="timed runs per contender in every scenario (default: 5, and 3 for the slow"
+        " describe and parallel scenarios)",
     )
-    parser.add_argument("--jobs", type=int, default=50_000, help="jobs to list in (a)")
-    parser.add_argument("--describes", type=int, default=2_000, help="describes in (b)")
-    parser.add_argument("--inflight", type=int, default=64, help="describes in flight in (b)")
-    parser.add_argument("--rss-jobs", type=int, default=1_000_000, help="jobs to list in (e)")
     parser.add_argument(
         "--only",
-        default="abcdexp",
-        help="scenarios to run: letters of abcde, x emulator, p prefetch",
+        type=lambda text: [s.strip() for s in text.split(",") if s.strip()],
+        default=list(SCENARIOS),
+        help=f"comma-separated scenarios (default all): {','.join(SCENARIOS)}",
     )
-    parser.add_argument("--quick", action="store_true", help="small sizes, one run: a smoke test")
-    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes, one run each: a smoke test for development, not headline figures",
+    )
+    parser.add_argument("--output", type=Path, help="where to write the JSON report")
     args = parser.parse_args(argv)
+    unknown = set(args.only) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     if args.quick:
-        args.repeat, args.jobs, args.describes, args.rss_jobs = 1, 5_000, 300, 50_000
+        sizes = Sizes(args.repeat or 1, args.repeat or 1, 5_000, 300, 1_000, 5_000, 50_000, 100)
+    else:
+        sizes = Sizes(
+            args.repeat or 3, args.repeat or 5, 20_000, 2_000, 3_000, 20_000, 1_000_000, 1_000
+        )
+    output: Path = args.output or RESULTS / ("quick.json" if args.quick else "latest.json")
+    partial = set(args.only) != set(SCENARIOS)
 
     started = time.perf_counter()
-    secret_id = "AKIDbench" + secrets.token_hex(14)
-    secret_key = secrets.token_hex(16)
-    report: dict[str, Any] = {
-        "machine": machine(),
-        "settings": vars(args) | {"output": str(args.output)},
-    }
-    scenarios: dict[str, dict[str, Any]] = {}
-    report["scenarios"] = scenarios
-    targets: list[Goal] = []
-    lines: list[str] = []
+    report = Report(args.quick)
+    info = machine()
+    report.data.update(
+        headline=not (args.quick or partial),
+        quick=args.quick,
+        machine=info,
+        settings={"only": args.only, **attrs.asdict(sizes)},
+        load={"start": load()},
+    )
+    label = "QUICK RUN (small sizes, not headline figures)" if args.quick else "full run"
+    if partial:
+        label += f", only {','.join(args.only)} (not a headline run)"
     print(
-        f"ci_async benchmarks: {report['machine']['platform']}, {report['machine']['cpus']} CPUs,"
-        f" Python {report['machine']['python']}, load {report['machine']['loadavg_at_start']}",
+        f"ci_async benchmarks, {label}: {info['platform']}, {info['cpus']} CPUs,"
+        f" Python {info['python']}, load {report.data['load']['start']}",
         flush=True,
     )
-    busy = busy_warning(report["machine"])
+    busy = busy_warning(info["cpus"] or 1, report.data["load"]["start"])
     if busy:
         print(busy, flush=True)
 
-    if {"a", "b", "c"} & set(args.only):
-        print(
-            f"starting the emulator ({args.jobs:,} jobs, pre-rendered pages) in a subprocess",
-            flush=True,
-        )
-        with emulator_process(args.jobs, secret_id, secret_key, prerender=True) as target:
-            ids: list[str] = []
-            if "a" in args.only:
-                listing, ids = scenario_listing(target, args.jobs, args.repeat)
-                if listing:
-                    scenarios["a_list"] = {
-                        "title": f"(a) list {args.jobs:,} jobs, size=100",
-                        "unit": "jobs/s",
-                        "contenders": {k: v.as_json() for k, v in listing.items()},
-                    }
-                    lines += table(scenarios["a_list"]["title"], "jobs/s", listing)
-                    ci = listing["ci_async"].rate
-                    targets.append(
-                        Goal(
-                            "(a) list: ci_async / floor-httpx",
-                            ci / listing["floor-httpx"].rate,
-                            1.25,
-                        )
-                    )
-                    targets.append(Goal("(a) list: ci_async / sdk", ci / listing["sdk"].rate, 2.0))
-            elif "b" in args.only:
-                ids = asyncio.run(_all_ids(target))
-            if "b" in args.only:
-                describes = scenario_describes(
-                    target, ids, args.describes, args.inflight, args.repeat
-                )
-                scenarios["b_describe"] = {
-                    "title": f"(b) {args.describes:,} get_job, {args.inflight} in flight",
-                    "unit": "req/s",
-                    "contenders": {k: v.as_json() for k, v in describes.items()},
-                }
-                lines += table(scenarios["b_describe"]["title"], "req/s", describes)
-                ci = describes["ci_async"].rate
-                targets.append(
-                    Goal("(b) describe: ci_async / sdk", ci / describes["sdk"].rate, 3.0)
-                )
-                targets.append(
-                    Goal(
-                        "(b) describe: ci_async / floor-aiohttp",
-                        ci / describes["floor-aiohttp"].rate,
-                        0.5,
-                    )
-                )
-            if "c" in args.only:
-                signing = scenario_signing(target, max(args.repeat, 3))
-                scenarios["c_sign"] = {"title": "(c) sign one request (us)", **signing}
-                lines += [
-                    "(c) sign one list request",
-                    f"  ci_async CosSigner.sign   {signing['ci_async_us']:8.1f} us",
-                    f"  ci_async sign_v5 (raw)    {signing['sign_v5_us']:8.1f} us",
-                    f"  sdk CosS3Auth             {signing['sdk_us']:8.1f} us",
-                ]
-                targets.append(
-                    Goal(
-                        "(c) sign: sdk time / ci_async time",
-                        signing["sdk_us"] / signing["ci_async_us"],
-                        2.0,
-                    )
-                )
-                targets.append(
-                    Goal(
-                        "(c) sign: ci_async time",
-                        signing["ci_async_us"],
-                        14.0,
-                        higher_is_better=False,
-                        unit="us",
-                    )
-                )
-    if "d" in args.only:
-        decoding = scenario_decoding()
-        scenarios["d_decode"] = {"title": "(d) decode one 100-job page (us)", **decoding}
-        lines += [
-            "(d) decode one 100-job page",
-            f"  xmltodict.parse alone     {decoding['xmltodict_us']:8.0f} us",
-            f"  decode_list (records)     {decoding['decode_us']:8.0f} us",
-        ]
-        targets.append(
-            Goal(
-                "(d) decode: decode_list time / xmltodict.parse",
-                decoding["overhead"] + 1,
-                1.25,
-                higher_is_better=False,
-            )
-        )
-    if "e" in args.only:
-        memory = scenario_memory(args.rss_jobs, secret_id, secret_key)
-        scenarios["e_memory"] = {"title": f"(e) peak RSS growth, {args.rss_jobs:,} jobs", **memory}
-        lines += [
-            f"(e) list {args.rss_jobs:,} jobs in a fresh process",
-            f"  RSS after warm-up         {memory['rss_base_kib'] / 1024:8.1f} MiB",
-            f"  peak RSS                  {memory['rss_peak_kib'] / 1024:8.1f} MiB",
-            f"  (peak from {memory['peak_method']})",
-            f"  rate                      {memory['jobs_per_s']:8,.0f} jobs/s",
-        ]
-        targets.append(
-            Goal(
-                "(e) memory: peak RSS growth",
-                memory["growth_mib"],
-                50.0,
-                higher_is_better=False,
-                unit="MiB",
-            )
-        )
-    if "x" in args.only:
-        rate = emulator_rate()
-        if rate is not None:
-            scenarios["emulator"] = rate
-            if "pages_per_s" in rate:
-                lines += ["emulator loopback server", f"  {rate['line']}"]
-                targets.append(
-                    Goal(
-                        "emulator: pages of 100 served per second",
-                        rate["pages_per_s"],
-                        2000.0,
-                        unit="/s",
-                    )
-                )
-    if "p" in args.only:
-        prefetch = prefetch_speedup()
-        if prefetch is not None:
-            scenarios["prefetch"] = prefetch
-            speedup = prefetch.get("ratio")
-            if isinstance(speedup, (int, float)):
-                lines += ["prefetch", f"  speed-up with prefetch    {speedup:8.2f}x"]
-                targets.append(Goal("prefetch: listing speed-up", float(speedup), 1.6))
+    try:
+        run(args, sizes, report)
+    except ContenderError as exc:
+        report.errors.append(str(exc))
+        print(f"ERROR: {exc}", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted: every server and worker stopped; nothing written", flush=True)
+        return 130
+    report.data["load"]["end"] = load()
+    report.data["targets"] = [goal.as_json() for goal in report.goals]
+    report.data["errors"] = report.errors
+    report.data["seconds"] = round(time.perf_counter() - started, 1)
 
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
-    report["machine"]["loadavg_at_end"] = [round(x, 2) for x in load]
-    report["targets"] = [t.as_json() for t in targets]
-    report["seconds"] = round(time.perf_counter() - started, 1)
     print()
-    print("\n".join(lines))
-    print("targets")
-    print("\n".join(t.line() for t in targets))
-    end_load = report["machine"]["loadavg_at_end"]
-    print(f"done in {report['seconds']:.0f} s; load average at the end {end_load}")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
+    print("\n".join(report.lines))
+    if report.goals:
+        width = max(len(goal.row) for goal in report.goals)
+        print()
+        print(
+            "targets: ratios of median wall-clock rates; 'CPU' is the same ratio on client CPU"
+            " per item (for reference)"
+        )
+        print(f"  {'row':{width}} {'target':>12} {'measured':>12} {'CPU':>9}  verdict")
+        print("\n".join(goal.line(width) for goal in report.goals))
+    print()
+    if args.quick or partial:
+        print(f"{label}: do not quote these figures as headline results")
+    print(
+        f"done in {report.data['seconds']:.0f} s; load average at the start"
+        f" {report.data['load']['start']}, at the end {report.data['load']['end']}"
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report.data, indent=2) + "\n")
+    shown = output.relative_to(ROOT) if output.is_relative_to(ROOT) else output
     print(f"wrote {shown}")
+    if report.errors:
+        print("ERRORS (a contender failed or returned wrong results):")
+        print("\n".join(f"  {error}" for error in report.errors))
+        return 1
     return 0
 
 

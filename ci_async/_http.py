@@ -49,13 +49,14 @@ from ._errors import (
     ResponseParseError,
     ServiceError,
     SessionClosedError,
+    ThrottledError,
     TransportError,
 )
 from ._retry import retryable_exception, retryable_status
 from ._signing import TOKEN_HEADER
 from ._text import shown
 
-__all__ = ["REQUEST_ID_HEADER", "AttemptTimeoutError", "Sender"]
+__all__ = ["REQUEST_ID_HEADER", "AttemptTimeoutError", "Pace", "Sender"]
 
 logger = logging.getLogger("ci_async")
 
@@ -64,6 +65,29 @@ REQUEST_ID_HEADER = "x-ci-request-id"
 MAX_ERROR_BODY = 64 * 1024
 #: Headers masked in the copy of a request kept on an exception.
 _SECRET_HEADERS = ("authorization", TOKEN_HEADER, "x-cos-security-token", "proxy-authorization")
+
+
+class Pace:
+    """A pause shared by the requests of one operation (the windows of a parallel listing).
+
+    When the service throttles one of them (429, ``SlowDown``), every request
+    of the group waits out the same pause before its next attempt, so a
+    throttled listing slows down as a whole instead of each window backing
+    off on its own while the others keep the pressure up.
+    """
+
+    def __init__(self) -> None:
+        self._until = -math.inf
+
+    async def wait(self) -> None:
+        """Sleep until the shared pause is over (at once when there is none)."""
+        # A loop, not an Event: another request may lengthen the pause while this one sleeps.
+        while (left := self._until - anyio.current_time()) > 0:  # noqa: ASYNC110
+            await anyio.sleep(left)
+
+    def hold(self, seconds: float) -> None:
+        """Pause the group for ``seconds`` from now (a longer pause already set wins)."""
+        self._until = max(self._until, anyio.current_time() + seconds)
 
 
 class AttemptTimeoutError(httpx.TimeoutException):
@@ -102,6 +126,7 @@ class Sender:
         headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
         deadline_at: float | None = None,
+        pace: Pace | None = None,
     ) -> httpx.Response:
         """Send one call, retrying as the policy allows; return the 2xx answer, body read.
 
@@ -116,6 +141,8 @@ class Sender:
                 have reached the server (``False``: only after it certainly did not).
             deadline_at: :func:`anyio.current_time` by which every attempt and
                 pause must be over.
+            pace: A pause shared with other requests: waited out before each
+                attempt, and set for all of them when this one is throttled.
 
         Returns:
             A :class:`httpx.Response` with the decoded body read (``content``),
@@ -145,6 +172,8 @@ class Sender:
                 headers=request_headers,
             )
             with anyio.CancelScope(deadline=deadline) as scope:
+                if pace is not None:
+                    await pace.wait()
                 outcome = await self._attempt(client, slots, request, idempotent=idempotent)
             if scope.cancelled_caught:
                 self._fail_deadline(request, attempt, failure)
@@ -163,6 +192,8 @@ class Sender:
             assert self._settings.retry is not None  # more than one attempt
             retry_after = failure.retry_after if isinstance(failure, ServiceError) else None
             delay = self._settings.retry.delay(attempt, retry_after)
+            if pace is not None and isinstance(failure, ThrottledError):
+                pace.hold(delay)
             if anyio.current_time() + delay >= deadline:
                 self._fail_deadline(request, attempt, failure)
             _log_retry(request, attempt, self._attempts, delay, failure)

@@ -1,10 +1,11 @@
-"""JobIterator: follows ``NextToken`` page by page, optionally one page ahead.
+"""JobIterator: follows ``NextToken`` page by page, one page ahead, or over parallel windows.
 
-The iterator knows nothing about HTTP: the session hands it a ``fetch(token,
-size, deadline_at)`` coroutine function that returns one :class:`JobPage`
-(retries included). This module only decides *which* page to ask for, when,
-and how to resume. A page fetched ahead runs as a
-:class:`~ci_async._background.BackgroundRequest` owned by the iterator.
+The iterator knows nothing about HTTP: the session hands it a ``fetch(query,
+deadline_at)`` coroutine function that returns one :class:`JobPage` (retries
+included). This module only decides *which* page to ask for, when, and how to
+resume. A page fetched ahead runs as a
+:class:`~ci_async._background.BackgroundRequest` owned by the iterator; with
+``parallel``, :class:`~ci_async._parallel.ParallelPages` produces the pages.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -21,13 +23,24 @@ from . import _checks
 from ._background import BackgroundRequest
 from ._errors import PaginationError
 from ._models import Job, JobPage
+from ._parallel import (
+    PageQuery,
+    ParallelPages,
+    Snapshot,
+    decode_token,
+    encode_token,
+    is_parallel_token,
+)
 
 _logger = logging.getLogger("ci_async")
 
 __all__ = ["FetchPage", "JobIterator"]
 
-#: ``fetch(next_token, size, deadline_at)``: one page, retries included.
-FetchPage = Callable[[str | None, int | None, float | None], Awaitable[JobPage]]
+#: ``fetch(query, deadline_at)``: one page, retries included.
+FetchPage = Callable[[PageQuery, float | None], Awaitable[JobPage]]
+
+#: The most requests in flight a parallel listing may ask for.
+MAX_PARALLEL = 64
 
 #: The page size the service uses when ``size`` is not sent.
 SERVICE_PAGE_SIZE = 10
@@ -101,8 +114,30 @@ class JobIterator(AsyncIterator[Job]):
         next_token: str | None = None,
         prefetch: bool = True,
         deadline: float | None = None,
+        parallel: int | None = None,
+        ascending: bool = False,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        filters: str = "",
     ) -> None:
         # The iterator's own knobs are checked here, when list_jobs() is called.
+        resume = None
+        if isinstance(next_token, str) and is_parallel_token(next_token):
+            resume = decode_token(next_token)
+            if (resume.filters, resume.ascending) != (filters, ascending):
+                msg = "next_token belongs to a listing with other filters or another order"
+                raise ValueError(msg)
+            next_token = None
+        if parallel is not None:
+            _checks.positive_int(parallel, "parallel", minimum=1, maximum=MAX_PARALLEL)
+        if resume is not None and parallel is None:
+            parallel = resume.parallel
+        self._parallel = None if parallel is None or parallel < 2 else parallel
+        if resume is not None and self._parallel is None:
+            msg = "a parallel listing's next_token resumes with parallel=2 or more"
+            raise ValueError(msg)
+        self._window_args = (ascending, created_after, created_before, filters)
+        self._source: ParallelPages | None = None
         if page_size is not None:
             _checks.positive_int(page_size, "page_size", minimum=1, maximum=MAX_PAGE_SIZE)
         if limit is not None:
@@ -130,8 +165,9 @@ class JobIterator(AsyncIterator[Job]):
         # The page being consumed, the token that fetched it, and the token after it.
         self._jobs: tuple[Job, ...] = ()
         self._index = 0
-        self._page_token: str | None = next_token or None
-        self._following: str | None = next_token or None
+        start: str | Snapshot | None = resume if resume is not None else (next_token or None)
+        self._page_token: str | Snapshot | None = start
+        self._following: str | Snapshot | None = start
         self._truncated = False
         self._last_page = False
         self._fetched = 0
@@ -150,9 +186,12 @@ class JobIterator(AsyncIterator[Job]):
     @property
     def next_token(self) -> str | None:
         """The token to resume from so that no job not yet yielded is lost (see class docs)."""
-        if self._index < len(self._jobs) or self._truncated:
-            return self._page_token
-        return self._following
+        token = (
+            self._page_token
+            if self._index < len(self._jobs) or self._truncated
+            else self._following
+        )
+        return encode_token(token) if isinstance(token, Snapshot) else token
 
     @property
     def exhausted(self) -> bool:
@@ -220,6 +259,8 @@ class JobIterator(AsyncIterator[Job]):
         pending, self._pending = self._pending, None
         if pending is not None:
             await pending.aclose()
+        if self._source is not None:
+            await self._source.aclose()
 
     async def __aenter__(self) -> JobIterator:
         return self
@@ -283,13 +324,17 @@ class JobIterator(AsyncIterator[Job]):
         if not self._can_fetch():
             self._jobs, self._index = (), 0
             return False
+        if self._parallel is not None:
+            return await self._advance_parallel()
         if self._repeated is not None:
             msg = "the service sent a NextToken it had already sent: the listing would loop"
             raise PaginationError(msg, next_token=self._repeated)
         token = self._following
+        assert not isinstance(token, Snapshot)
         pending = self._pending
         if pending is None:
-            page: JobPage | None = await self._fetch(token, self._size(), self._deadline_at)
+            query = PageQuery(token=token, size=self._size())
+            page: JobPage | None = await self._fetch(query, self._deadline_at)
         else:
             try:
                 page = await pending.result()
@@ -302,6 +347,42 @@ class JobIterator(AsyncIterator[Job]):
                 self._check_open()
             return False
         self._accept(token, page)
+        return True
+
+    async def _advance_parallel(self) -> bool:
+        if self._source is None:
+            ascending, after, before, filters = self._window_args
+            assert self._parallel is not None
+            self._source = ParallelPages(
+                self._fetch,
+                background=self._background,
+                parallel=self._parallel,
+                page_size=self._page_size,
+                ascending=ascending,
+                after=after,
+                before=before,
+                limit=self._limit,
+                deadline_at=self._deadline_at,
+                start=self._following,
+                filters=filters,
+            )
+        got = await self._source.next_page()
+        if got is None:
+            self._last_page, self._truncated = True, False
+            self._jobs, self._index, self._following = (), 0, None
+            return False
+        before_page, page, after_page = got
+        wanted = self._wanted()
+        jobs = page.jobs
+        self._truncated = wanted is not None and len(jobs) > wanted
+        if self._truncated:
+            jobs = jobs[:wanted]
+        self._fetched += len(jobs)
+        self._jobs, self._index = jobs, 0
+        self._page_token, self._following = before_page, after_page
+        self._request_id = page.request_id
+        if not after_page.windows:
+            self._last_page = True
         return True
 
     def _drop_repeats(self, jobs: tuple[Job, ...], request_id: str | None) -> tuple[Job, ...]:
@@ -351,7 +432,7 @@ class JobIterator(AsyncIterator[Job]):
         size, deadline_at, fetch = self._size(), self._deadline_at, self._fetch
 
         async def fetch_page() -> JobPage:
-            return await fetch(token, size, deadline_at)
+            return await fetch(PageQuery(token=token, size=size), deadline_at)
 
         self._pending = BackgroundRequest(fetch_page, self._background)
 

@@ -24,10 +24,11 @@ from ._create import CreateJobRequest
 from ._credentials import Credentials, CredentialsProvider
 from ._decode import decode_job, decode_job_response, decode_list
 from ._errors import PaginationError
-from ._http import REQUEST_ID_HEADER, Sender
+from ._http import REQUEST_ID_HEADER, Pace, Sender
 from ._lookup import describe_many
 from ._models import Job, JobInput, JobLookup, JobPage, JobState, JobType, Output, TimeInterval
 from ._pagination import JobIterator
+from ._parallel import PageQuery, filters_fingerprint
 from ._query import ListFilters
 from ._retry import RetryPolicy
 from ._signing import Signer
@@ -44,12 +45,10 @@ DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 class Session:
     """An asynchronous client for one bucket's CI batch jobs.
 
-    Arguments are validated at once. No connection is made until the first
-    call; the HTTP client is made then and belongs to that event loop. One
-    pooled :class:`httpx.AsyncClient` carries every call, over httpx's own
-    transport unless ``transport`` says otherwise; the session is safe to
-    share between many concurrent tasks. Close it with ``async with`` or
-    :meth:`aclose`; a session dropped unclosed warns (``ResourceWarning``).
+    Arguments are checked at once; the pooled :class:`httpx.AsyncClient` is
+    made on the first call and belongs to that event loop. Share one session
+    between many tasks; close it with ``async with`` or :meth:`aclose` (one
+    dropped unclosed warns with a ``ResourceWarning``).
 
     Args:
         bucket: ``BucketName-APPID``; default: ``$CI_ASYNC_BUCKET``.
@@ -64,9 +63,8 @@ class Session:
             to connect: requests keep the service's ``Host`` header.
         timeout: httpx's per-phase timeout (connect, each read and write,
             pool wait), seconds or an :class:`httpx.Timeout`.
-        attempt_timeout: The most one attempt may take in all (signing,
-            connecting, sending, the whole answer); default: three times the largest
-            phase of ``timeout`` (30 s).
+        attempt_timeout: The most one attempt may take in all; default: three
+            times the largest phase of ``timeout`` (30 s).
         retry: The :class:`~ci_async.RetryPolicy`, or ``None`` for one attempt.
         http_client: Use this client as is; the session never closes it.
         transport: The transport of the session's own client, e.g.
@@ -78,11 +76,9 @@ class Session:
         allow_insecure_http: Accept plain ``http://`` to any host.
         max_response_bytes: The largest decoded body read (``None``: no limit).
 
-    Every call may raise, besides what it lists: :class:`~ci_async.ServiceError`
-    (an error answer, after retries), :class:`~ci_async.TransportError` (not
-    reached, after retries, or past a deadline), :class:`~ci_async.ResponseParseError`
-    (an answer that is not the expected XML) and
-    :class:`~ci_async.SessionClosedError`.
+    Besides what each lists, every call may raise :class:`~ci_async.ServiceError`,
+    :class:`~ci_async.TransportError`, :class:`~ci_async.ResponseParseError` and
+    :class:`~ci_async.SessionClosedError` (see :doc:`/errors`).
 
     Raises:
         ValueError: A bad or missing bucket, region, endpoint or number (the
@@ -166,10 +162,9 @@ class Session:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Cancel pages being fetched ahead, then close the client (not a ``http_client``).
+        """Cancel pages being fetched ahead, close the client (not a ``http_client``).
 
-        Idempotent. Later calls, and iterators still running, raise
-        :class:`~ci_async.SessionClosedError`.
+        Idempotent; later calls (and running iterators) raise ``SessionClosedError``.
         """
         self._sender.pool.refuse_calls()
         for request in list(self._background):
@@ -199,9 +194,8 @@ class Session:
     async def get_jobs(self, job_ids: Iterable[str], *, concurrency: int = 16) -> JobLookup:
         """Describe many jobs concurrently, one request per distinct id.
 
-        Every id is checked before any request; an id given twice is looked up
-        and reported once. Ids that do not exist go to ``missing``; any other
-        failure cancels the rest and is raised as it is.
+        Ids are checked before any request; one given twice is looked up once. Ids
+        that do not exist go to ``missing``; another failure cancels the rest.
 
         Args:
             job_ids: The ids, in the order wanted.
@@ -234,13 +228,15 @@ class Session:
         next_token: str | None = None,
         prefetch: bool = True,
         deadline: float | None = None,
+        parallel: int | None = None,
     ) -> JobIterator:
         """List jobs: ``GET /inventorytriggerjob``, following ``NextToken``.
 
         Returns at once; every argument is checked now, and the first request
         is made when the iterator is first advanced. See
-        :class:`~ci_async.JobIterator` for ``limit``, ``prefetch``, ``deadline``
-        and resuming with ``next_token`` (any token the service sent).
+        :class:`~ci_async.JobIterator` for ``limit``, ``prefetch``, ``deadline``,
+        ``parallel`` and resuming with ``next_token`` (any token the service
+        sent, or one of a parallel listing).
 
         Args:
             type: :class:`~ci_async.JobType` or ``"Workflow"`` / ``"Job"``.
@@ -257,6 +253,8 @@ class Session:
             next_token: Resume from this token.
             prefetch: Fetch the next page while the current one is consumed.
             deadline: Seconds, from the first step, for the whole iteration.
+            parallel: List over this many creation-time windows at once (2 to
+                64 requests in flight; see :doc:`/parallel`); same jobs, same order.
 
         Raises:
             ValueError: A bad filter or number.
@@ -274,7 +272,7 @@ class Session:
         )
         self._sender.pool.check_open()
         return JobIterator(
-            functools.partial(_fetch_page, self._sender, filters),
+            functools.partial(_fetch_page, self._sender, filters, Pace()),
             check_open=self._sender.pool.check_open,
             background=self._background,
             page_size=page_size,
@@ -282,6 +280,11 @@ class Session:
             next_token=next_token,
             prefetch=prefetch,
             deadline=deadline,
+            parallel=parallel,
+            ascending=filters.ascending,
+            created_after=filters.created_after,
+            created_before=filters.created_before,
+            filters=filters_fingerprint(filters.params(order=filters.order or "Desc")),
         )
 
     async def create_job(
@@ -391,23 +394,22 @@ class Session:
 
 
 async def _fetch_page(
-    sender: Sender,
-    filters: ListFilters,
-    token: str | None,
-    size: int | None,
-    deadline_at: float | None,
+    sender: Sender, filters: ListFilters, pace: Pace, query: PageQuery, deadline_at: float | None
 ) -> JobPage:
     """One page of a listing (the ``fetch`` a :class:`JobIterator` calls)."""
-    params = filters.params()
-    if size is not None:
-        params.append(("size", str(size)))
-    if token:
-        params.append(("nextToken", token))
+    order = None if query.ascending is None else ("Asc" if query.ascending else "Desc")
+    params = filters.params(after=query.after, before=query.before, order=order)
+    if query.size is not None:
+        params.append(("size", str(query.size)))
+    if query.token:
+        params.append(("nextToken", query.token))
     try:
-        response = await sender.send("GET", _JOBS, params=params, deadline_at=deadline_at)
+        response = await sender.send(
+            "GET", _JOBS, params=params, deadline_at=deadline_at, pace=pace
+        )
     except httpx.InvalidURL:
-        msg = f"the NextToken is too long to send back ({len(token or '')} characters)"
-        raise PaginationError(msg, next_token=token) from None
+        msg = f"the NextToken is too long to send back ({len(query.token or '')} characters)"
+        raise PaginationError(msg, next_token=query.token) from None
     page = decode_list(response.content)
     if page.request_id is None and REQUEST_ID_HEADER in response.headers:
         page = attrs.evolve(page, request_id=response.headers[REQUEST_ID_HEADER])

@@ -1,0 +1,672 @@
+"""Parallel listing: several independent ``NextToken`` chains, one per creation-time window.
+
+``NextToken`` is sequential: page N+1 cannot be asked for before page N's
+token arrives. But ``startCreationTime``/``endCreationTime`` cut a listing into
+time windows, and each window has its own chain. :class:`ParallelPages` runs
+up to ``parallel`` requests at once over such windows and hands pages out in
+the order a sequential listing would (newest first, or oldest first).
+
+How the windows are chosen:
+
+1. The listing starts as a sequential one would (the *head*: the caller's own
+   query, or its ``next_token``); at the same time one request of one job in
+   the other order finds the far end of the data (unless ``created_after`` /
+   ``created_before`` already bound it).
+2. The head's first page says where the listing stands and how dense the jobs
+   are. The head stops there (its filter keeps the seconds wholly on its page)
+   and the rest is carved, on demand, into windows sized to hold about one
+   page each at the density seen so far.
+3. When a request slot is free and no window needs it, the window with the
+   most time left is split in two (its chain keeps the near half; a new chain
+   takes the far half), so a skewed distribution (most jobs in a short span)
+   still spreads over the slots. One second cannot be split: jobs created in
+   the same second are listed by one chain.
+
+Exactness whatever the service's bounds: the service documents its time
+bounds at one-second resolution, not whether they are inclusive. A window
+owns the half-open range of seconds ``[lo, hi)``: it asks for ``lo - 1`` to
+``hi`` and keeps, client side, only the jobs created in ``[lo, hi)``. With
+inclusive or exclusive bounds alike, every job belongs to exactly one window.
+The caller's own ``created_after``/``created_before`` are sent as they are on
+the outer windows, so they act as they do on a sequential listing.
+
+Resources: at most ``parallel`` requests in flight (the probe included), at
+most ``4 * parallel`` pages buffered (and at most ``2 * parallel`` of them
+before the window a new request is for, so the pages needed soonest come
+first), at most ``4 * parallel + 2`` windows alive: memory does not grow with
+the listing. A throttled request pauses every window (:class:`~ci_async._http.Pace`).
+
+Resuming: :meth:`ParallelPages.snapshot` describes what has not been handed
+out yet: the windows left, each with the token of its first page not handed
+out. :func:`encode_token` makes it the opaque, versioned ``next_token``
+(``ci_async.parallel.v1.`` + base64url JSON). While only the head exists (at
+the start, or when the listing fits its head) the token is the service's own
+``NextToken``, which a sequential listing resumes too.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import anyio
+import attrs
+
+from ._background import BackgroundRequest
+from ._errors import PaginationError
+from ._models import Job, JobPage
+
+__all__ = [
+    "TOKEN_PREFIX",
+    "PageQuery",
+    "ParallelPages",
+    "Snapshot",
+    "decode_token",
+    "encode_token",
+    "is_parallel_token",
+]
+
+#: What starts a composite (parallel) token.
+TOKEN_PREFIX = "ci_async.parallel.v1."  # noqa: S105 - a marker, not a secret
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@attrs.frozen
+class PageQuery:
+    """One page request of a listing.
+
+    Attributes:
+        token: The ``nextToken`` to send, or ``None`` for the first page.
+        size: The ``size`` to send, or ``None`` for the service's default.
+        after: ``startCreationTime`` instead of the caller's ``created_after``.
+        before: ``endCreationTime`` instead of the caller's ``created_before``.
+        ascending: The order instead of the caller's (``None``: the caller's).
+    """
+
+    token: str | None = None
+    size: int | None = None
+    after: datetime | None = None
+    before: datetime | None = None
+    ascending: bool | None = None
+
+
+#: ``fetch(query, deadline_at)``: one page, retries included.
+Fetch = Callable[[PageQuery, float | None], Awaitable[JobPage]]
+
+#: One window of a snapshot: ``(lo, hi, head, token, after, before)``. ``lo``/``hi``:
+#: the seconds it owns (``None``: unbounded, up to the caller's bound);
+#: ``after``/``before``: the seconds its chain's requests send (``None``: the
+#: caller's bound), fixed when the chain started so that its token stays valid.
+WindowState = tuple[int | None, int | None, bool, str | None, int | None, int | None]
+
+
+@attrs.frozen
+class Snapshot:
+    """What a listing has not handed out yet: its windows, in order, and how it runs.
+
+    Attributes:
+        windows: ``(lo, hi, head, token, after, before)`` per window left, in order.
+        ascending: Oldest first.
+        parallel: Requests in flight.
+        filters: A fingerprint of the listing's filters (a token resumes only those).
+    """
+
+    windows: tuple[WindowState, ...]
+    ascending: bool
+    parallel: int
+    filters: str
+
+
+def is_parallel_token(token: str) -> bool:
+    """Whether ``token`` is a composite token of a parallel listing."""
+    return token.startswith(TOKEN_PREFIX)
+
+
+def encode_token(snapshot: Snapshot) -> str | None:
+    """The ``next_token`` for ``snapshot``: ``None`` when nothing is left.
+
+    A lone head window gives its plain service token (a sequential listing
+    resumes from it too); anything else a composite token.
+    """
+    windows = snapshot.windows
+    if not windows:
+        return None
+    if len(windows) == 1 and windows[0][:3] == (None, None, True):
+        return windows[0][3]  # the head alone: the service's own token
+    body = {
+        "o": "asc" if snapshot.ascending else "desc",
+        "p": snapshot.parallel,
+        "f": snapshot.filters,
+        "w": [list(window) for window in windows],
+    }
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(text.encode()).decode("ascii").rstrip("=")
+
+
+def decode_token(token: str) -> Snapshot:
+    """Read a composite token.
+
+    Raises:
+        ValueError: Not a composite token of this version, or damaged.
+    """
+    if not is_parallel_token(token):
+        msg = "not a ci_async parallel listing token"
+        raise ValueError(msg)
+    data = token[len(TOKEN_PREFIX) :]
+    try:
+        text = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)).decode()
+        body = json.loads(text)
+        windows = tuple(_window_state(item) for item in body["w"])
+        order, parallel, filters = body["o"], body["p"], body["f"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        msg = "next_token is a damaged ci_async parallel listing token"
+        raise ValueError(msg) from None
+    if order not in {"asc", "desc"} or type(parallel) is not int or not isinstance(filters, str):
+        msg = "next_token is a damaged ci_async parallel listing token"
+        raise ValueError(msg)
+    return Snapshot(windows, order == "asc", parallel, filters)
+
+
+def _window_state(item: Any) -> WindowState:
+    lo, hi, head, token, after, before = item
+    for bound in (lo, hi, after, before):
+        if bound is not None and type(bound) is not int:
+            raise TypeError
+    if type(head) is not bool or (token is not None and not isinstance(token, str)):
+        raise TypeError
+    return lo, hi, head, token, after, before
+
+
+def filters_fingerprint(params: Sequence[tuple[str, str]]) -> str:
+    """A short fingerprint of a listing's filters, kept in its composite tokens."""
+    text = "&".join(f"{name}={value}" for name, value in sorted(params))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+
+
+def _second(job: Job) -> int | None:
+    created = job.creation_time
+    return None if created is None else math.floor(created.timestamp())
+
+
+def _when(second: int) -> datetime:
+    return datetime.fromtimestamp(second, tz=timezone.utc)
+
+
+@attrs.define
+class _Window:
+    """One time window and its token chain."""
+
+    lo: int | None
+    hi: int | None
+    head: bool = False
+    token: str | None = None  # the next page's token (None: the first page)
+    started: bool = False
+    done: bool = False
+    position: int | None = None  # the second the chain has reached
+    pages: deque[tuple[str | None, JobPage]] = attrs.Factory(deque)
+    pending: BackgroundRequest[JobPage] | None = None
+    error: Exception | None = None
+    after: int | None = None  # the seconds its requests send (None: the caller's bound),
+    before: int | None = None  # fixed when the chain starts
+    seen: set[bytes] = attrs.Factory(set)
+    recent: frozenset[str] = frozenset()
+
+    def keeps(self, second: int | None) -> bool:
+        """Whether a job created at ``second`` belongs to this window."""
+        if second is None:
+            return True
+        return (self.lo is None or second >= self.lo) and (self.hi is None or second < self.hi)
+
+    def resume_token(self) -> str | None:
+        """The token of the first page not handed out."""
+        return self.pages[0][0] if self.pages else self.token
+
+
+class ParallelPages:
+    """Pages of a listing in sequential order, fetched over up to ``parallel`` chains at once.
+
+    Args:
+        fetch: One page of the listing for a :class:`PageQuery`.
+        background: The session's set of background requests.
+        parallel: Requests in flight at most (>= 2).
+        page_size: The ``size`` of each request (``None``: 100).
+        ascending: Oldest first.
+        after: The caller's ``created_after``, or ``None``.
+        before: The caller's ``created_before``, or ``None``.
+        limit: Jobs wanted at most, or ``None``.
+        deadline_at: When every request must be over, or ``None``.
+        start: A snapshot to resume, or the head's token (``None``: the start).
+        filters: The fingerprint of the listing's filters.
+    """
+
+    def __init__(
+        self,
+        fetch: Fetch,
+        *,
+        background: set[Any],
+        parallel: int,
+        page_size: int | None,
+        ascending: bool,
+        after: datetime | None,
+        before: datetime | None,
+        limit: int | None,
+        deadline_at: float | None,
+        start: Snapshot | str | None,
+        filters: str,
+    ) -> None:
+        self._fetch = fetch
+        self._background = background
+        self._parallel = parallel
+        self._page_size = page_size or 100
+        self._ascending = ascending
+        self._after = after
+        self._before = before
+        self._after_s = None if after is None else math.floor(after.timestamp())
+        self._before_s = None if before is None else math.floor(before.timestamp())
+        self._limit = limit
+        self._deadline_at = deadline_at
+        self._filters = filters
+        self._handed_out = 0
+        # Pages buffered: at most ``lookahead`` before the window a request is for,
+        # and ``max_buffered`` in all.
+        self._lookahead = 2 * parallel
+        self._max_buffered = 4 * parallel
+        self._changed = anyio.Event()
+        self._closed = False
+        # Where the data ends (the far side), the frontier of what is not carved
+        # yet, and how wide new windows are.
+        self._far: int | None = None
+        self._frontier: int | None = None
+        self._width: int | None = None  # seconds a new window spans
+        self._probe: BackgroundRequest[JobPage] | None = None
+        self._probe_done = False
+        self._cut = self._carved = isinstance(start, Snapshot)
+        if isinstance(start, Snapshot):
+            self._windows = deque(
+                _Window(
+                    lo, hi, head=head, token=token, started=token is not None, after=a, before=b
+                )
+                for lo, hi, head, token, a, b in start.windows
+            )
+            self._probe_done = True
+        else:
+            self._windows = deque([_Window(None, None, head=True, token=start)])
+            known = self._before_s if ascending else self._after_s
+            self._far = known
+            self._probe_done = known is not None
+
+    # --- what the iterator calls ------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """Everything not handed out yet, as windows with the token to resume each from."""
+        windows: list[WindowState] = [
+            (
+                window.lo,
+                window.hi,
+                window.head,
+                window.resume_token(),
+                window.after,
+                window.before,
+            )
+            for window in self._windows
+            if not (window.done and not window.pages)
+        ]
+        if self._frontier is not None:
+            windows.append(self._rest_window())
+        return Snapshot(tuple(windows), self._ascending, self._parallel, self._filters)
+
+    async def next_page(self) -> tuple[Snapshot, JobPage, Snapshot] | None:
+        """The next page in order, with the snapshots before and after it; ``None`` at the end.
+
+        Raises:
+            CIError: A request of the listing failed (after its retries).
+        """
+        while True:
+            await self._pump()
+            if not self._windows:
+                if self._frontier is None and (self._carved or not self._cut):
+                    await self.aclose()  # a probe may still be on its way
+                    return None
+                await self._wait()  # for the probe, then the windows it lets carve
+                continue
+            head = self._windows[0]
+            if head.pages:
+                before = self.snapshot()
+                _, page = head.pages.popleft()
+                self._handed_out += len(page.jobs)
+                if head.done and not head.pages and head.pending is None and head.error is None:
+                    self._windows.popleft()
+                after = self.snapshot()
+                return before, attrs.evolve(page, next_token=None), after
+            if head.error is not None:
+                error, head.error = head.error, None
+                raise error
+            if head.done and head.pending is None:
+                self._windows.popleft()
+                continue
+            await self._wait()
+
+    async def _wait(self) -> None:
+        """Until a request of the listing finishes."""
+        changed = self._changed
+        await changed.wait()
+        if changed is self._changed:
+            self._changed = anyio.Event()
+
+    async def aclose(self) -> None:
+        """Cancel every request in flight and wait for their connections' release."""
+        self._closed = True
+        requests = [window.pending for window in self._windows if window.pending is not None]
+        if self._probe is not None:
+            requests.append(self._probe)
+        for request in requests:
+            await request.aclose()
+
+    # --- scheduling --------------------------------------------------------------------
+
+    def _in_flight(self) -> int:
+        count = sum(window.pending is not None for window in self._windows)
+        return count + (self._probe is not None)
+
+    def _buffered(self) -> tuple[int, int]:
+        pages = jobs = 0
+        for window in self._windows:
+            pages += len(window.pages)
+            jobs += sum(len(page.jobs) for _, page in window.pages)
+        return pages, jobs
+
+    async def _pump(self) -> None:
+        """Take in what has finished, then start what the free slots allow."""
+        for each in self._windows:
+            if each.pending is not None and each.pending.done:
+                await self._collect(each)
+        if self._probe is not None and self._probe.done:
+            await self._collect_probe()
+        if self._closed:
+            return
+        while self._in_flight() < self._parallel:
+            if not self._probe_done and self._probe is None:
+                self._start_probe()
+                continue
+            window = self._pick()
+            if window is None:
+                break
+            self._start(window)
+
+    def _pick(self) -> _Window | None:
+        """The window to fetch next, carving or splitting one when none waits."""
+        if self._windows:
+            head = self._windows[0]
+            if not head.done and head.pending is None and not head.pages and head.error is None:
+                return head  # the page the caller needs next: always
+        if not self._carved:
+            return None
+        pages, jobs = self._buffered()
+        if pages >= self._max_buffered:
+            return None
+        if self._limit is not None and self._handed_out + jobs >= self._limit:
+            return None
+        # The earliest window that can take a request, within the look-ahead: the
+        # pages buffered before it (in order) count, those after it do not.
+        ahead = 0
+        for window in self._windows:
+            if ahead >= self._lookahead:
+                return None
+            if not window.done and window.pending is None and window.error is None:
+                return window
+            ahead += len(window.pages)
+        if len(self._windows) >= 4 * self._parallel + 2:
+            return None
+        return self._split() or self._carve()
+
+    def _adapt(self, window: _Window, kept: int, more: bool) -> None:
+        """Resize new windows after a window's first page, aiming at one page each.
+
+        Each window carved without news is twice as wide as the one before (so
+        sparse stretches are crossed in a few requests); a window that had more
+        than a page halves the width (too wide a window costs little: its far
+        part is split off when a slot is free); one with far fewer jobs than a
+        page widens it by the ratio (at most sixteenfold).
+        """
+        if window.head or window.lo is None or window.hi is None or self._width is None:
+            return
+        span = window.hi - window.lo
+        if more:
+            self._width = max(1, span // 2)
+        elif kept < self._page_size / 2:
+            ratio = min(16.0, self._page_size / max(kept, self._page_size / 16))
+            self._width = max(self._width, math.ceil(span * ratio))
+
+    def _carve(self) -> _Window | None:
+        """A new window from the frontier (the far end of what is carved), if any is left."""
+        frontier = self._frontier
+        if frontier is None:
+            return None
+        width = self._width or 1
+        self._width = 2 * width  # no news yet: the next one reaches further
+        far = self._far
+        if self._ascending:
+            end = frontier + width
+            if far is None or end > far:
+                window, self._frontier = _Window(frontier, None), None
+            else:
+                window, self._frontier = _Window(frontier, end), end
+        else:
+            start = frontier - width
+            if far is None or start <= far:
+                window, self._frontier = _Window(None, frontier), None
+            else:
+                window, self._frontier = _Window(start, frontier), start
+        self._windows.append(window)
+        return window
+
+    def _rest_window(self) -> WindowState:
+        assert self._frontier is not None
+        if self._ascending:
+            return (self._frontier, None, False, None, None, None)
+        return (None, self._frontier, False, None, None, None)
+
+    def _remaining(self, window: _Window) -> tuple[int, int] | None:
+        """The seconds ``window`` still has to list, as a half-open ``[start, end)``, if known."""
+        if window.done or window.error is not None or window.head:
+            return None
+        if window.started and window.position is None:
+            return None  # its first page is on its way: where it stands is not known
+        lo = window.lo if window.lo is not None else self._far
+        hi = window.hi if window.hi is not None else self._far
+        if lo is None or hi is None:
+            return None
+        if self._ascending:
+            start = window.position if window.started and window.position is not None else lo
+            end = hi if window.hi is not None else hi + 1
+        else:
+            end = window.position + 1 if window.started and window.position is not None else hi
+            start = lo
+        return (start, end) if end - start >= 2 else None
+
+    def _split(self) -> _Window | None:
+        """Split a window in two; a new window takes the far half of what it has left.
+
+        The first window (in order) whose chain has more pages to go is split:
+        its pages are the soonest needed. Failing that, the widest window.
+        """
+        chosen: tuple[int, tuple[int, int]] | None = None
+        widest = 0
+        for index, window in enumerate(self._windows):
+            remaining = self._remaining(window)
+            if remaining is None:
+                continue
+            if window.started and window.token is not None:
+                chosen = (index, remaining)
+                break
+            if remaining[1] - remaining[0] > widest:
+                widest, chosen = remaining[1] - remaining[0], (index, remaining)
+        if chosen is None:
+            return None
+        index, (start, end) = chosen
+        middle = (start + end) // 2
+        window = self._windows[index]
+        if self._ascending:
+            new = _Window(middle, window.hi)
+            window.hi = middle
+        else:
+            new = _Window(window.lo, middle)
+            window.lo = middle
+        self._windows.insert(index + 1, new)
+        return new
+
+    # --- requests -------------------------------------------------------------------------
+
+    def _query_bounds(self, window: _Window) -> tuple[int | None, int | None]:
+        """The seconds a window's requests send (``None``: the caller's own bound).
+
+        A window owning ``[lo, hi)`` asks for ``lo - 1`` to ``hi``: whether the
+        service's bounds are inclusive or exclusive, that covers the range, and
+        the client keeps only what is in it. Where the caller's bound is
+        tighter, the caller's bound is sent as it is.
+        """
+        if window.head:
+            return None, None
+        after = None
+        if window.lo is not None and (self._after_s is None or window.lo - 1 >= self._after_s):
+            after = window.lo - 1
+        before = None
+        if window.hi is not None and (self._before_s is None or window.hi <= self._before_s):
+            before = window.hi
+        return after, before
+
+    def _size(self, window: _Window) -> int:
+        if self._limit is None or window is not self._windows[0]:
+            return self._page_size
+        left = self._limit - self._handed_out
+        return max(1, min(self._page_size, left))
+
+    def _start(self, window: _Window) -> None:
+        if not window.started:
+            window.after, window.before = self._query_bounds(window)
+            window.started = True
+        query = PageQuery(
+            token=window.token,
+            size=self._size(window),
+            after=self._after if window.after is None else _when(window.after),
+            before=self._before if window.before is None else _when(window.before),
+        )
+        window.pending = self._spawn(query)
+
+    def _spawn(self, query: PageQuery) -> BackgroundRequest[JobPage]:
+        fetch, deadline_at = self._fetch, self._deadline_at
+
+        async def run() -> JobPage:
+            try:
+                return await fetch(query, deadline_at)
+            finally:
+                self._changed.set()
+
+        return BackgroundRequest(run, self._background)
+
+    def _start_probe(self) -> None:
+        """One job in the other order: where the data ends."""
+        self._probe = self._spawn(PageQuery(size=1, ascending=not self._ascending))
+
+    async def _collect_probe(self) -> None:
+        probe, self._probe = self._probe, None
+        assert probe is not None
+        self._probe_done = True
+        try:
+            page = await probe.result()
+        except Exception as exc:  # the head raises it in turn
+            self._windows[0].error = exc
+            return
+        if page is not None and page.jobs:
+            self._far = _second(page.jobs[0])
+        self._try_carve()
+
+    async def _collect(self, window: _Window) -> None:
+        request, window.pending = window.pending, None
+        assert request is not None
+        try:
+            page = await request.result()
+        except Exception as exc:  # raised when the caller reaches this window
+            window.error = exc
+            return
+        if page is None:  # cancelled
+            return
+        token = window.token
+        jobs = self._fresh(window, page.jobs)
+        seconds = [_second(job) for job in jobs]
+        following = page.next_token or None
+        if seconds and seconds[-1] is not None:
+            window.position = seconds[-1]
+            if window.head and not self._cut and following is not None:
+                self._cut_head(window, seconds[-1])
+        kept = tuple(job for job, second in zip(jobs, seconds, strict=True) if window.keeps(second))
+        window.pages.append((token, JobPage(kept, None, page.request_id)))
+        window.token = following
+        if following is None or self._beyond(window, seconds):
+            window.done = True
+        else:
+            digest = hashlib.blake2b(following.encode(), digest_size=16).digest()
+            if digest in window.seen:
+                window.error = PaginationError(
+                    "the service sent a NextToken it had already sent: the listing would loop",
+                    next_token=following,
+                )
+                window.done = True
+            window.seen.add(digest)
+        if window.head and not self._cut:
+            self._cut = True  # (a head whose first page ends the listing is not cut)
+            self._width = self._first_width(seconds)
+            self._try_carve()
+        elif token is None:
+            self._adapt(window, len(kept), more=not window.done)
+
+    def _fresh(self, window: _Window, jobs: tuple[Job, ...]) -> tuple[Job, ...]:
+        """``jobs`` without those already on the window's previous page (offset-like tokens)."""
+        recent = window.recent
+        window.recent = frozenset(job.job_id for job in jobs)
+        if not recent:
+            return jobs
+        return tuple(job for job in jobs if job.job_id not in recent)
+
+    def _beyond(self, window: _Window, seconds: Sequence[int | None]) -> bool:
+        """Whether the chain has passed its window's far edge (the rest is another's)."""
+        last = seconds[-1] if seconds else None
+        if last is None:
+            return False
+        if self._ascending:
+            return window.hi is not None and last >= window.hi
+        return window.lo is not None and last < window.lo
+
+    def _first_width(self, seconds: Sequence[int | None]) -> int:
+        """The first windows' width: what the head's first page spanned, for a page."""
+        known = [second for second in seconds if second is not None]
+        if not known:
+            return 1
+        span = max(known) - min(known) + 1
+        return max(1, math.ceil(span * self._page_size / max(len(known), 1)))
+
+    def _cut_head(self, head: _Window, reached: int) -> None:
+        """Stop the head after its first page; what is beyond is carved into windows.
+
+        The head keeps the seconds wholly on its page; the second it reached
+        may go on, so that second belongs to the windows after it.
+        """
+        if self._ascending:
+            head.hi = reached
+        else:
+            head.lo = reached + 1
+        self._frontier = head.hi if self._ascending else head.lo
+
+    def _try_carve(self) -> None:
+        """Carving starts once the head is cut and the far end of the data is known."""
+        if self._carved or not self._cut or not self._probe_done:
+            return
+        self._carved = True
+        if self._frontier is not None and self._far is None:
+            self._far = self._frontier  # the probe found nothing: one last window

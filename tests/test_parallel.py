@@ -1,0 +1,435 @@
+"""Parallel listing: the same jobs, in the same order, as a sequential listing, faster.
+
+Every case compares ``list_jobs(..., parallel=N)`` with the sequential listing
+of the same emulator: identical ids in identical order, whatever the order,
+the filters, the service's treatment of time bounds (inclusive or exclusive),
+the skew of creation times, faults and retries, resumption from a token taken
+part way, and the event loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from ci_async import PaginationError, RetryPolicy, ServiceError, Session, TransportError
+from ci_async._parallel import TOKEN_PREFIX, Snapshot, decode_token, encode_token
+from ci_async.testing import Emulator
+
+from ._session_support import FAST_EMULATOR, connect
+
+pytestmark = pytest.mark.anyio
+
+CST = timezone(timedelta(hours=8))
+MONTH = (datetime(2024, 5, 1, tzinfo=CST), datetime(2024, 5, 31, 23, 59, 59, tzinfo=CST))
+HOT = (datetime(2024, 5, 20, 12, tzinfo=CST), datetime(2024, 5, 20, 12, 0, 59, tzinfo=CST))
+
+
+def skewed(bounds: str, jobs: int = 3000, *, seed: int = 1, **options: Any) -> Emulator:
+    """An emulator with ``jobs`` jobs, 90% of them in one minute (~45 a second)."""
+    emulator = Emulator(seed=seed, time_bounds=bounds, record_requests=True, **options)
+    emulator.generate(jobs, seed=seed, between=MONTH, hotspot=HOT)
+    return emulator
+
+
+async def ids(session: Session, **options: Any) -> list[str]:
+    """Every job id of a listing, in order."""
+    return [job.job_id async for job in session.list_jobs(page_size=100, **options)]
+
+
+class InFlight(httpx.AsyncBaseTransport):
+    """Wraps a transport; counts list requests in flight and the most at once."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.now = 0
+        self.most = 0
+        self.total = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.now += 1
+        self.total += 1
+        self.most = max(self.most, self.now)
+        try:
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            return response
+        finally:
+            self.now -= 1
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.fixture(name="bounds", params=["inclusive", "exclusive"])
+def fixture_bounds(request: pytest.FixtureRequest) -> str:
+    """How the emulator treats startCreationTime/endCreationTime."""
+    return str(request.param)
+
+
+# --- same jobs, same order ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+@pytest.mark.parametrize("parallel", [2, 8])
+async def test_parallel_lists_the_same_jobs_in_the_same_order(
+    bounds: str, order: str, parallel: int
+) -> None:
+    """Skewed data (many jobs per second), both orders and bound semantics: identical ids."""
+    emulator = skewed(bounds)
+    async with connect(emulator) as session:
+        expected = await ids(session, order=order)
+        got = await ids(session, order=order, parallel=parallel)
+
+    assert 3000 == len(expected)
+    assert expected == got
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"states": ["Success", "Failed"]},
+        {"type": "Job"},
+        {"created_after": datetime(2024, 5, 20, 12, 0, 30, tzinfo=CST)},
+        {"created_before": datetime(2024, 5, 20, 12, 0, 30, tzinfo=CST)},
+        {
+            "created_after": datetime(2024, 5, 10, tzinfo=CST),
+            "created_before": datetime(2024, 5, 20, 12, 0, 10, tzinfo=CST),
+            "states": "Success",
+            "order": "asc",
+        },
+    ],
+    ids=["states", "type", "after", "before", "all"],
+)
+async def test_every_filter_combines_with_parallel(bounds: str, filters: dict[str, Any]) -> None:
+    """Filters (time bounds on busy seconds included) give what a sequential listing gives."""
+    emulator = skewed(bounds)
+    async with connect(emulator) as session:
+        expected = await ids(session, **filters)
+        got = await ids(session, parallel=6, **filters)
+
+    assert expected  # the filters leave something to list
+    assert expected == got
+
+
+async def test_over_loopback_with_latency_under_both_loops(anyio_backend: str) -> None:
+    """A real HTTP server with 5 ms per request: same ids, more than one request at a time."""
+    emulator = skewed("inclusive", jobs=2000, latency=0.005)
+    with emulator.serve() as server:
+        async with connect(emulator, server) as session:
+            expected = await ids(session)
+            before = server.stats.connections_opened
+            got = await ids(session, parallel=8)
+            opened = server.stats.connections_opened - before
+
+    assert expected == got
+    assert opened > 1  # the windows really went out side by side
+
+
+async def test_an_empty_listing_and_a_one_page_listing() -> None:
+    """Nothing to list, or all of it on the first page: no window is needed."""
+    emulator = Emulator(seed=2)
+    async with connect(emulator) as session:
+        assert [] == await ids(session, parallel=4)
+        emulator.generate(30, seed=2)
+        expected = await ids(session)
+        got = await ids(session, parallel=4)
+
+    assert expected == got
+
+
+async def test_uniform_spread_over_months() -> None:
+    """The default spread (months of sparse jobs, a few recent ones): identical ids."""
+    emulator = Emulator(seed=9)
+    emulator.generate(2500, seed=9)
+    async with connect(emulator) as session:
+        assert await ids(session) == await ids(session, parallel=8)
+
+
+# --- bounded resources -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("parallel", [2, 5])
+async def test_at_most_parallel_requests_in_flight(parallel: int) -> None:
+    """Never more than ``parallel`` requests at once (the range probe included)."""
+    emulator = skewed("inclusive", jobs=2000, latency=0.002)
+    counter = InFlight(emulator.transport())
+    async with emulator.session(transport=counter, retry=FAST_EMULATOR) as session:
+        got = await ids(session, parallel=parallel)
+
+    assert 2000 == len(got)
+    assert 2 <= counter.most <= parallel
+
+
+async def test_pages_fetched_ahead_of_the_consumer_are_bounded() -> None:
+    """At every step, the pages fetched but not yet handed out stay within the stated bound."""
+    emulator = skewed("inclusive", jobs=3000)
+    parallel = 3
+    ahead: list[int] = []
+    async with (
+        connect(emulator) as session,
+        session.list_jobs(page_size=50, parallel=parallel) as listing,
+    ):
+        handed_out = 0
+        async for _ in listing.pages():
+            handed_out += 1
+            await anyio.wait_all_tasks_blocked()  # every request started has finished
+            fetched = len([r for r in emulator.requests if r.params.get("size") == "50"])
+            ahead.append(fetched - handed_out)
+
+    assert max(ahead) > parallel  # the listing does run ahead of its consumer...
+    assert max(ahead) <= 4 * parallel + parallel  # ...within 4 x parallel pages (+ in flight)
+
+
+async def test_limit_stops_the_listing_without_running_ahead() -> None:
+    """limit=250: exactly the first 250 jobs; requests stay close to what 250 jobs need."""
+    emulator = skewed("inclusive")
+    async with connect(emulator) as session:
+        expected = (await ids(session))[:250]
+        emulator.requests.clear()
+        got = await ids(session, parallel=4, limit=250)
+        requests = len(emulator.requests)
+
+    assert expected == got
+    assert requests <= 3 + 4 * 4 + 4  # pages needed + the look-ahead + in flight
+
+
+# --- resuming ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_a_token_taken_halfway_resumes_exactly(bounds: str, order: str) -> None:
+    """Stop after some pages, resume from the page's next_token: no job lost or repeated."""
+    emulator = skewed(bounds)
+    async with connect(emulator) as session:
+        expected = await ids(session, order=order)
+        seen: list[str] = []
+        token = None
+        async with session.list_jobs(page_size=100, order=order, parallel=6) as listing:
+            async for page in listing.pages():
+                seen += [job.job_id for job in page]
+                token = page.next_token
+                if len(seen) >= 1200:
+                    break
+        assert token is not None
+        assert token.startswith(TOKEN_PREFIX)
+        rest = await ids(session, order=order, next_token=token)
+
+    assert expected == seen + rest
+
+
+async def test_a_token_taken_mid_page_repeats_at_most_that_page() -> None:
+    """next_token mid-page resumes from that page's start (at least once, as sequentially)."""
+    emulator = skewed("exclusive")
+    async with connect(emulator) as session:
+        expected = await ids(session)
+        iterator = session.list_jobs(page_size=100, parallel=4)
+        seen = [(await anext(iterator)).job_id for _ in range(750)]
+        token = iterator.next_token
+        await iterator.aclose()
+        assert token is not None
+        rest = await ids(session, next_token=token, parallel=4)
+
+    overlap = len(seen) + len(rest) - len(expected)
+    assert expected[: len(seen)] == seen
+    assert expected == seen[: len(seen) - overlap] + rest
+    assert 0 <= overlap <= 100
+
+
+async def test_a_plain_service_token_resumes_in_parallel_and_sequentially() -> None:
+    """The token of a sequential page resumes a parallel listing; a parallel head's token too."""
+    emulator = skewed("inclusive")
+    async with connect(emulator) as session:
+        expected = await ids(session)
+        first = await anext(session.list_jobs(page_size=100).pages())
+        assert first.next_token is not None
+        assert not first.next_token.startswith(TOKEN_PREFIX)
+        rest = await ids(session, next_token=first.next_token, parallel=5)
+
+    assert expected == [job.job_id for job in first] + rest
+
+
+def test_a_composite_token_is_versioned_json() -> None:
+    """The token says what it holds: the windows left and how the listing runs."""
+    snapshot = Snapshot(
+        ((1, 5, False, "t\n1", 0, 5), (None, 1, False, None, None, None)), True, 4, "f"
+    )
+    token = encode_token(snapshot)
+
+    assert token is not None
+    assert token.startswith("ci_async.parallel.v1.")
+    assert snapshot == decode_token(token)
+
+
+async def test_a_damaged_or_foreign_token_is_refused_at_once() -> None:
+    """A damaged composite token, or one of a listing with other filters: ValueError, no request."""
+    emulator = skewed("inclusive", jobs=500)
+    async with connect(emulator) as session:
+        async with session.list_jobs(page_size=100, parallel=4) as listing:
+            pages = listing.pages()
+            await anext(pages)
+            page = await anext(pages)
+        token = page.next_token
+        assert token is not None
+        emulator.requests.clear()
+        with pytest.raises(ValueError, match="damaged"):
+            session.list_jobs(next_token=TOKEN_PREFIX + "!!!")
+        with pytest.raises(ValueError, match="other filters"):
+            session.list_jobs(next_token=token, states="Failed")
+        with pytest.raises(ValueError, match="other filters or another order"):
+            session.list_jobs(next_token=token, order="asc")
+
+    assert [] == emulator.requests
+
+
+# --- failures -----------------------------------------------------------------------------------
+
+
+async def test_random_faults_are_retried_and_each_retry_resends_its_token() -> None:
+    """10% 5xx/429/dropped answers: same ids; every retried request repeats its token."""
+    emulator = skewed("exclusive", jobs=2000)
+    async with connect(emulator) as session:
+        expected = await ids(session)
+        emulator.requests.clear()
+        emulator.faults.random(0.1, seed=4)
+        got = await ids(session, parallel=6)
+
+    assert expected == got
+    faulted = [r for r in emulator.requests if r.fault is not None]
+    assert faulted
+    following = {id(r): i for i, r in enumerate(emulator.requests)}
+    for request in faulted:
+        same = [
+            r
+            for r in emulator.requests[following[id(request)] + 1 :]
+            if r.query == request.query and r.fault is None
+        ]
+        assert same, f"no retry of {request.query}"
+
+
+async def test_a_throttled_window_pauses_every_window() -> None:
+    """One 429 with Retry-After 0.4 s: no other request starts during that pause."""
+    emulator = skewed("inclusive", jobs=2000, latency=0.01, clock=time.time)  # real time stamps
+    with emulator.serve() as server:
+        async with Session(
+            emulator.bucket,
+            "ap-beijing",
+            endpoint=server.url,
+            credentials=emulator.credentials,
+            retry=RetryPolicy(backoff=0.001, max_backoff=0.002, max_retry_after=5),
+        ) as session:
+            emulator.faults.throttle_next(
+                1, retry_after=0.4, when=lambda r: "endCreationTime" in r.params
+            )
+            got = 0
+            async for _ in session.list_jobs(page_size=100, parallel=6):
+                got += 1
+    throttled = next(r for r in emulator.requests if r.fault is not None)
+    during = [r for r in emulator.requests if throttled.time < r.time < throttled.time + 0.35]
+    after = [r for r in emulator.requests if r.time >= throttled.time + 0.35]
+
+    assert 2000 == got
+    # Only the requests already on their way when the 429 came back arrive during the
+    # pause (at most the other five slots); everything else waits for its end.
+    assert len(during) <= 5
+    assert after
+
+
+async def test_a_failure_in_a_later_window_is_raised_typed() -> None:
+    """A 403 on some window's request ends the listing with AuthError, not a partial silence."""
+    emulator = skewed("inclusive", jobs=2000)
+    emulator.faults.fail_next(
+        1, status=403, code="AccessDenied", when=lambda r: "endCreationTime" in r.params
+    )
+    async with connect(emulator, retry=None) as session:
+        with pytest.raises(ServiceError) as caught:
+            await ids(session, parallel=4)
+
+    assert (403, "AccessDenied") == (caught.value.status_code, caught.value.code)
+
+
+async def test_the_deadline_bounds_the_whole_parallel_listing() -> None:
+    """deadline=0.3 with 50 ms per request: TransportError before the listing could finish."""
+    emulator = skewed("inclusive", jobs=3000)
+    with emulator.serve() as server:
+        emulator.latency = 0.05
+        async with connect(emulator, server) as session:
+            with anyio.fail_after(10), pytest.raises(TransportError, match="deadline"):
+                await ids(session, parallel=2, deadline=0.3)
+
+
+async def test_a_repeated_token_in_a_window_is_a_pagination_error() -> None:
+    """A window whose chain repeats a token raises PaginationError instead of looping."""
+    emulator = Emulator(seed=3)
+    busy = datetime(2024, 5, 20, 12, tzinfo=CST)
+    emulator.generate(100, seed=3, between=MONTH)
+    emulator.generate(600, seed=4, between=(busy, busy))  # one second: one chain of 6 pages
+    emulator.faults.repeat_token_next(
+        1, when=lambda r: "endCreationTime" in r.params and "nextToken" in r.params
+    )
+    async with connect(emulator) as session:
+        with anyio.fail_after(20), pytest.raises(PaginationError):
+            await ids(session, parallel=4)
+
+
+# --- lifetime -------------------------------------------------------------------------------------
+
+
+async def test_aclose_cancels_every_request_in_flight(anyio_backend: str) -> None:
+    """Break out after one page with requests hanging: aclose() leaves no connection open."""
+    emulator = skewed("inclusive", jobs=3000)
+    with emulator.serve() as server:
+        async with connect(emulator, server) as session:
+            emulator.faults.hang_next(20, when=lambda r: "endCreationTime" in r.params)
+            with anyio.fail_after(10):
+                async with session.list_jobs(page_size=100, parallel=6) as iterator:
+                    async for _ in iterator:
+                        # Wait (in the consumer, as a slow one would) for windows to hang.
+                        while not [r for r in emulator.requests if r.fault == "hang"]:  # noqa: ASYNC110
+                            await anyio.sleep(0.01)
+                        break
+            hung = len([r for r in emulator.requests if r.fault == "hang"])
+            # Every hanging request's connection was closed by the client (the kept-alive
+            # idle ones may stay open in the pool: the session is still open).
+            with anyio.fail_after(10):
+                while server.stats.connections_closed < hung:  # noqa: ASYNC110 - another thread
+                    await anyio.sleep(0.01)
+            assert hung > 0
+
+
+async def test_jobs_created_during_a_descending_listing_are_not_listed() -> None:
+    """Newest first: a job created after the listing started is not in it (as sequentially)."""
+    emulator = skewed("inclusive", jobs=1500)
+    async with connect(emulator) as session:
+        expected = await ids(session)
+        iterator = session.list_jobs(page_size=100, parallel=4)
+        first = [(await anext(iterator)).job_id for _ in range(10)]
+        emulator.advance(60)
+        emulator.add_job(name="late")
+        rest = [job.job_id async for job in iterator]
+
+    assert expected == first + rest
+
+
+async def test_parallel_must_be_a_small_positive_int() -> None:
+    """Parallel is 1 (sequential) to 64; anything else is refused at the call."""
+    emulator = Emulator()
+    emulator.generate(20)
+    async with emulator.session() as session:
+        for value, error in [(0, ValueError), (65, ValueError), (2.0, TypeError), ("4", TypeError)]:
+            with pytest.raises(error):
+                session.list_jobs(parallel=value)  # type: ignore[arg-type]
+        assert 20 == len(await ids(session, parallel=1))
+
+
+@pytest.fixture(autouse=True)
+def _no_unraisable(recwarn: pytest.WarningsRecorder) -> Iterator[None]:
+    """Nothing is left running or unclosed (pytest turns warnings into errors)."""
+    yield
+    assert [] == [str(w.message) for w in recwarn if issubclass(w.category, ResourceWarning)]

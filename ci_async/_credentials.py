@@ -73,19 +73,6 @@ def _validate_token(_: object, attribute: attrs.Attribute[str | None], value: st
         _check_secret_text(attribute.name, value, ascii_only=True)
 
 
-def _validate_expires_at(
-    _: object, attribute: attrs.Attribute[datetime | None], value: object
-) -> None:
-    if value is None:
-        return
-    if not isinstance(value, datetime):
-        msg = f"{attribute.name} must be a datetime or None, not {type(value).__name__}"
-        raise TypeError(msg)
-    if value.tzinfo is None or value.utcoffset() is None:
-        msg = f"{attribute.name} must be timezone-aware (e.g. datetime.now(timezone.utc))"
-        raise ValueError(msg)
-
-
 @attrs.frozen
 class Credentials:
     """A Tencent Cloud key pair, optionally temporary (with a token and an expiry).
@@ -111,7 +98,9 @@ class Credentials:
     secret_id: str = attrs.field(validator=_validate_header_text)
     secret_key: str = attrs.field(repr=False, validator=_validate_key)
     token: str | None = attrs.field(default=None, repr=False, validator=_validate_token)
-    expires_at: datetime | None = attrs.field(default=None, validator=_validate_expires_at)
+    expires_at: datetime | None = attrs.field(
+        default=None, validator=_checks.attrs_optional(_checks.aware_datetime)
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:

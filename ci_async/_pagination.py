@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -29,8 +28,10 @@ from ._parallel import (
     Snapshot,
     decode_token,
     encode_token,
+    filters_fingerprint,
     is_parallel_token,
 )
+from ._query import ListFilters
 
 _logger = logging.getLogger("ci_async")
 
@@ -115,16 +116,15 @@ class JobIterator(AsyncIterator[Job]):
         prefetch: bool = True,
         deadline: float | None = None,
         parallel: int | None = None,
-        ascending: bool = False,
-        created_after: datetime | None = None,
-        created_before: datetime | None = None,
-        filters: str = "",
+        filters: ListFilters | None = None,
     ) -> None:
         # The iterator's own knobs are checked here, when list_jobs() is called.
+        self._filters = ListFilters() if filters is None else filters
+        fingerprint = filters_fingerprint(self._filters.params(order=self._filters.order or "Desc"))
         resume = None
         if isinstance(next_token, str) and is_parallel_token(next_token):
             resume = decode_token(next_token)
-            if (resume.filters, resume.ascending) != (filters, ascending):
+            if (resume.filters, resume.ascending) != (fingerprint, self._filters.ascending):
                 msg = "next_token belongs to a listing with other filters or another order"
                 raise ValueError(msg)
             next_token = None
@@ -136,7 +136,7 @@ class JobIterator(AsyncIterator[Job]):
         if resume is not None and self._parallel is None:
             msg = "a parallel listing's next_token resumes with parallel=2 or more"
             raise ValueError(msg)
-        self._window_args = (ascending, created_after, created_before, filters)
+        self._fingerprint = fingerprint
         self._source: ParallelPages | None = None
         if page_size is not None:
             _checks.positive_int(page_size, "page_size", minimum=1, maximum=MAX_PAGE_SIZE)
@@ -351,20 +351,19 @@ class JobIterator(AsyncIterator[Job]):
 
     async def _advance_parallel(self) -> bool:
         if self._source is None:
-            ascending, after, before, filters = self._window_args
             assert self._parallel is not None
             self._source = ParallelPages(
                 self._fetch,
                 background=self._background,
                 parallel=self._parallel,
                 page_size=self._page_size,
-                ascending=ascending,
-                after=after,
-                before=before,
+                ascending=self._filters.ascending,
+                after=self._filters.created_after,
+                before=self._filters.created_before,
                 limit=self._limit,
                 deadline_at=self._deadline_at,
                 start=self._following,
-                filters=filters,
+                filters=self._fingerprint,
             )
         got = await self._source.next_page()
         if got is None:

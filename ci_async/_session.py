@@ -28,7 +28,7 @@ from ._http import REQUEST_ID_HEADER, Pace, Sender
 from ._lookup import describe_many
 from ._models import Job, JobInput, JobLookup, JobPage, JobState, JobType, Output, TimeInterval
 from ._pagination import JobIterator
-from ._parallel import PageQuery, filters_fingerprint
+from ._parallel import PageQuery
 from ._query import ListFilters
 from ._retry import RetryPolicy
 from ._signing import Signer
@@ -281,10 +281,7 @@ class Session:
             prefetch=prefetch,
             deadline=deadline,
             parallel=parallel,
-            ascending=filters.ascending,
-            created_after=filters.created_after,
-            created_before=filters.created_before,
-            filters=filters_fingerprint(filters.params(order=filters.order or "Desc")),
+            filters=filters,
         )
 
     async def create_job(

@@ -1,0 +1,295 @@
+"""A newcomer's first ten minutes, verbatim: the README's example and the quickstart.
+
+What a newcomer does: start ``python -m ci_async emulator``, paste the
+``export`` lines it prints into another shell, and run the snippet, as a
+script or pasted into ``python -m asyncio``. These tests do exactly that: the
+real command in a subprocess (``--port 0`` rather than the default port, which
+may be taken), its printed exports parsed, and the snippets run in
+subprocesses whose environment holds those variables and nothing else but
+what starting Python needs (``PATH``, ``HOME``, the locale). No credentials,
+no endpoint and no proxy of the test run's own environment reach them.
+
+``python -m asyncio`` reads piped input like lines typed into the classic REPL
+(which is what pasting into it amounts to) before Python 3.13. From 3.13 the
+REPL is a new one, which reads pasted text as a whole (bracketed paste) and
+whose fallback for piped input breaks multi-line blocks in 3.13.0: there the
+tests drive it through a pseudo-terminal, pasting each block as a terminal
+would. Either way each block is followed by a sentinel ``print`` whose output
+the test waits for, so nothing depends on timing; the timeouts are there only
+to fail a hung run.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+
+from tests.test_docs import README, Block, parse_blocks
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICKSTART = ROOT / "docs" / "quickstart.md"
+#: The variables a newcomer's shell holds after pasting the emulator's exports.
+EXPORTED = {
+    "TENCENTCLOUD_SECRET_ID",
+    "TENCENTCLOUD_SECRET_KEY",
+    "CI_ASYNC_ENDPOINT",
+    "CI_ASYNC_BUCKET",
+    "CI_ASYNC_REGION",
+}
+#: What starting Python needs from the environment (and nothing about ci_async).
+_BASICS = ("PATH", "HOME", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP", "LANG", "LC_ALL", "PYTHONPATH")
+_EXPORT = re.compile(r"^export (?P<name>[A-Z_]+)=(?P<value>\S+)$")
+_JOB_LINE = re.compile(r"\bb[0-9a-f]{32} ")
+#: A safety net against a hung subprocess: generous, never a measure of speed.
+HUNG = 180.0
+
+
+@attrs.frozen
+class Standalone:
+    """The running ``python -m ci_async emulator``: its exports, and its process."""
+
+    exports: dict[str, str]
+    process: subprocess.Popen[str]
+
+
+def _basics() -> dict[str, str]:
+    return {name: os.environ[name] for name in _BASICS if name in os.environ}
+
+
+@pytest.fixture(name="standalone", scope="module")
+def fixture_standalone() -> Iterator[Standalone]:
+    """``python -m ci_async emulator --port 0``, as a user starts it; stopped with SIGTERM."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ci_async", "emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_basics(),  # no credentials of ours: the emulator generates a pair
+    )
+    try:
+        assert process.stdout is not None
+        exports: dict[str, str] = {}
+        for line in process.stdout:  # the URL, on its own line, comes last
+            if found := _EXPORT.match(line.strip()):
+                exports[found["name"]] = found["value"]
+            if line.startswith("http://"):
+                break
+        else:
+            pytest.fail(f"the emulator stopped before serving: {process.communicate()[1]}")
+        yield Standalone(exports, process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=HUNG)
+
+
+def user_env(standalone: Standalone) -> dict[str, str]:
+    """A newcomer's environment: the basics and the pasted exports, nothing else."""
+    return {**_basics(), **standalone.exports}
+
+
+def python_blocks(path: Path) -> list[Block]:
+    return [block for block in parse_blocks(path) if block.mode == "run"]
+
+
+def is_script(source: str) -> bool:
+    """Whether a block is a complete script (it calls ``asyncio.run`` at the top level)."""
+    return any(
+        isinstance(node, ast.Expr) and ast.unparse(node).startswith("asyncio.run(")
+        for node in ast.parse(source).body
+    )
+
+
+def run_script(
+    source: str, standalone: Standalone, directory: Path
+) -> subprocess.CompletedProcess[str]:
+    """``python example.py`` in a shell holding the emulator's exports."""
+    script = directory / "example.py"
+    script.write_text(source + "\n", encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, script.name],
+        cwd=directory,
+        env=user_env(standalone),
+        capture_output=True,
+        text=True,
+        timeout=HUNG,
+        check=False,
+    )
+
+
+def _sentinel(number: int) -> tuple[str, str]:
+    """A line to paste after block ``number``, and the output it prints (not its echo)."""
+    return f'print("block-" + "done-{number}")', f"block-done-{number}"
+
+
+def run_in_asyncio_repl(blocks: list[str], standalone: Standalone) -> str:
+    """Paste each block into ``python -m asyncio``; return everything it wrote."""
+    if sys.version_info >= (3, 13):
+        return _paste_into_terminal(blocks, user_env(standalone))
+    text = "".join(f"{block}\n\n{_sentinel(n)[0]}\n" for n, block in enumerate(blocks))
+    result = subprocess.run(
+        [sys.executable, "-m", "asyncio"],
+        input=text,
+        env=user_env(standalone),
+        capture_output=True,
+        text=True,
+        timeout=HUNG,
+        check=False,
+    )
+    return result.stdout + result.stderr
+
+
+def _paste_into_terminal(blocks: list[str], env: dict[str, str]) -> str:
+    """Python 3.13+: the REPL on a pseudo-terminal, each block pasted (bracketed paste)."""
+    import pty  # POSIX only, like this path
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the REPL, on the terminal
+        os.execve(sys.executable, [sys.executable, "-m", "asyncio"], {**env, "TERM": "dumb"})
+    output = bytearray()
+
+    def read_until(marker: bytes) -> None:
+        give_up = time.monotonic() + HUNG
+        while marker not in output:
+            assert time.monotonic() < give_up, f"no {marker!r} from the REPL:\n{output.decode()}"
+            if select.select([fd], [], [], 1.0)[0]:
+                try:
+                    output.extend(os.read(fd, 65536))
+                except OSError:  # the REPL exited
+                    assert marker in output, f"the REPL exited:\n{output.decode()}"
+
+    def paste(text: str) -> None:
+        os.write(fd, b"\x1b[200~" + text.encode() + b"\x1b[201~\n")
+
+    try:
+        read_until(b">>> ")
+        for number, block in enumerate(blocks):
+            paste(block + "\n")
+            line, printed = _sentinel(number)
+            paste(line)
+            read_until(f"\n{printed}".encode())
+        os.write(fd, b"exit()\n")
+        read_until(b"exiting asyncio REPL")
+    finally:
+        os.close(fd)
+        os.waitpid(pid, 0)
+    return output.decode(errors="replace").replace("\r\n", "\n")
+
+
+def assert_clean_repl(output: str, blocks: int) -> None:
+    """Every block ran to its sentinel, and nothing failed on the way."""
+    for number in range(blocks):
+        assert f"\n{_sentinel(number)[1]}" in f"\n{output}".replace(">>> ", "\n")
+    assert "Traceback" not in output, output
+    assert "Error" not in output, output
+
+
+# --- the environment a newcomer pastes -------------------------------------------
+
+
+def test_the_emulator_prints_every_variable_a_session_reads(standalone: Standalone) -> None:
+    """The ``export`` lines name the key pair, the endpoint, the bucket and the region."""
+    assert EXPORTED == set(standalone.exports)
+    assert standalone.exports["CI_ASYNC_ENDPOINT"].startswith("http://127.0.0.1:")
+
+
+# --- the README --------------------------------------------------------------------
+
+
+@pytest.fixture(name="readme_example", scope="module")
+def fixture_readme_example() -> str:
+    """The README's example: its first python block, a complete script."""
+    source = python_blocks(README)[0].source
+    assert is_script(source)
+    return source
+
+
+def check_example_output(output: str) -> None:
+    """Five failed jobs, state changes of the new job, and its final state."""
+    failed = [line for line in output.splitlines() if _JOB_LINE.search(line) and "now" not in line]
+    assert 6 == len(failed), output  # five listed, then the created job as it ended
+    assert re.search(r"\bnow (Submitted|Running)\b", output), output
+    assert re.search(r"\bb[0-9a-f]{32} (Success|Failed)$", output, re.MULTILINE), output
+
+
+def test_readme_example_runs_as_a_script(
+    readme_example: str, standalone: Standalone, tmp_path: Path
+) -> None:
+    """``python example.py`` after pasting the exports: exit 0, nothing on stderr."""
+    result = run_script(readme_example, standalone, tmp_path)
+    assert (0, "") == (result.returncode, result.stderr)
+    check_example_output(result.stdout)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="drives the REPL through a POSIX pty")
+def test_readme_example_runs_in_the_asyncio_repl(
+    readme_example: str, standalone: Standalone
+) -> None:
+    """As the README says: paste all but the last line into ``python -m asyncio``, then await."""
+    lines = readme_example.rstrip().splitlines()
+    assert "asyncio.run(main())" == lines[-1]
+    output = run_in_asyncio_repl(["\n".join(lines[:-1]), "await main()"], standalone)
+    assert_clean_repl(output, 2)
+    check_example_output(output.replace(">>> ", "\n").replace("... ", "\n"))
+
+
+# --- the quickstart ------------------------------------------------------------------
+
+
+def test_quickstart_script_runs(standalone: Standalone, tmp_path: Path) -> None:
+    """``python first.py`` lists five jobs."""
+    scripts = [block.source for block in python_blocks(QUICKSTART) if is_script(block.source)]
+    assert 1 == len(scripts)
+    result = run_script(scripts[0], standalone, tmp_path)
+    assert (0, "") == (result.returncode, result.stderr)
+    assert 5 == len(_JOB_LINE.findall(result.stdout))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="drives the REPL through a POSIX pty")
+def test_quickstart_runs_in_the_asyncio_repl(standalone: Standalone) -> None:
+    """Every other block of the quickstart, pasted in order into one ``python -m asyncio``."""
+    blocks = [block.source for block in python_blocks(QUICKSTART) if not is_script(block.source)]
+    output = run_in_asyncio_repl(blocks, standalone)
+    assert_clean_repl(output, len(blocks))
+    assert "b3deffea2f84911ec9cb15254008618d9" in output  # the sample job exists
+    assert "('b00000000000000000000000000000000',)" in output  # reported missing
+    assert re.search(r"\bb[0-9a-f]{32} (Success|Failed)\b", output)  # created, then waited for
+    assert "404 NoSuchBucket" in output  # a wrong bucket is the service's error
+
+
+# --- pasting -------------------------------------------------------------------------
+
+
+def blank_lines_inside_blocks(source: str) -> list[int]:
+    """Lines (1-based) that are blank yet followed by an indented line: a REPL ends the block."""
+    lines = source.splitlines()
+    found = []
+    for number, line in enumerate(lines[:-1], start=1):
+        following = next((text for text in lines[number:] if text.strip()), "")
+        if not line.strip() and following[:1].isspace():
+            found.append(number)
+    return found
+
+
+@pytest.mark.parametrize(
+    "page", [README, QUICKSTART, ROOT / "docs" / "notebooks.md"], ids=lambda path: path.name
+)
+def test_snippets_paste_into_a_repl(page: Path) -> None:
+    """No python block of the page has a blank line inside an indented block."""
+    found = {block.where: blank_lines_inside_blocks(block.source) for block in python_blocks(page)}
+    assert {} == {where: lines for where, lines in found.items() if lines}
+
+
+def test_the_blank_line_check_finds_one() -> None:
+    """The check above sees a blank line inside ``async with`` (it is not vacuous)."""
+    assert [2] == blank_lines_inside_blocks("async with x:\n\n    pass\n")

@@ -418,3 +418,65 @@ def test_an_unclosed_session_warns_about_nothing_else() -> None:
     """The session's warning is the only one: none for objects the user never made."""
     result = run_python(UNCLOSED_SCRIPT, "-W", "always::ResourceWarning")
     assert 1 == len(warnings_printed(result.stderr)), result.stderr
+
+
+# --- friction ------------------------------------------------------------------------
+
+
+def test_help_session_names_no_private_module() -> None:
+    """``help(ci_async.Session)`` shows public names only (no ``ci_async._something``)."""
+    import pydoc
+
+    import ci_async
+
+    text = pydoc.plain(pydoc.render_doc(ci_async.Session))
+    assert "Session" in text
+    assert [] == re.findall(r"ci_async\._\w+", text)
+
+
+def test_pyproject_states_the_license_both_ways() -> None:
+    """The SPDX expression (new metadata) and the classifier (what pip 23 shows)."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'^license = "MIT"$', text, re.MULTILINE)
+    assert '"License :: OSI Approved :: MIT License",' in text
+
+
+@pytest.fixture(name="noxfile", scope="module")
+def fixture_noxfile() -> object:
+    """The noxfile as a module (nox is in the dev and typing groups, not the tests group)."""
+    pytest.importorskip("nox")
+    import importlib.util
+    import warnings
+
+    spec = importlib.util.spec_from_file_location("noxfile_under_test", ROOT / "noxfile.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with warnings.catch_warnings():
+        # nox's registry warns when a session name is registered again (a second load).
+        warnings.simplefilter("ignore", FutureWarning)
+        spec.loader.exec_module(module)
+    return module
+
+
+def test_nox_says_why_a_python_is_skipped(noxfile: object) -> None:
+    """A version with no interpreter is reported with the reason; the running one is used."""
+    why_not = noxfile.why_not  # type: ignore[attr-defined]
+    assert "no python2.1 on PATH" == why_not("2.1")
+    found, skipped = noxfile.survey()  # type: ignore[attr-defined]
+    assert found
+    assert set(found).isdisjoint(skipped)
+    assert all(reason for reason in skipped.values())
+
+
+def test_nox_drops_only_its_uv_notice(noxfile: object) -> None:
+    """The filter drops "uv binary not found." and nothing else nox says."""
+    import logging
+
+    notice = noxfile._NoUvNotice()  # type: ignore[attr-defined]
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("nox", logging.INFO, __file__, 1, message, None, None)
+
+    assert not notice.filter(record("uv binary not found."))
+    assert notice.filter(record("Creating virtual environment (virtualenv)"))

@@ -2,12 +2,20 @@
 
 Run ``nox`` for the default set (tests, lint, typecheck) or ``nox -s NAME``.
 The test matrix covers every CPython from the classifiers that is installed
-and actually runs here; with only one present, the suite runs on that one.
+and actually runs here; with only one present, the suite runs on that one,
+and the tests session says which supported versions it skipped, and why.
+
+Virtual environments are made with uv when it is installed (on ``PATH``, or
+as the ``uv`` package beside nox, as ``.ci/run`` installs it), else with
+virtualenv, which nox always brings: the choice is made here, quietly,
+rather than by nox trying uv first and reporting it missing.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -15,8 +23,32 @@ from pathlib import Path
 
 import nox
 
+
+def _has_uv() -> bool:
+    """Whether uv is installed: on PATH (or as ``$UV``), or as the ``uv`` package beside nox."""
+    if shutil.which(os.environ.get("UV") or "uv"):
+        return True
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found, unused-ignore]
+
+        return bool(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return False
+
+
+class _NoUvNotice(logging.Filter):
+    """Drops nox's "uv binary not found.": nox probes for uv whatever the backend."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "uv binary not found."
+
+
 nox.needs_version = ">=2025.2.9"
-nox.options.default_venv_backend = "uv|virtualenv"
+if _has_uv():
+    nox.options.default_venv_backend = "uv"
+else:
+    nox.options.default_venv_backend = "virtualenv"
+    logging.getLogger("nox").addFilter(_NoUvNotice())  # virtualenv was chosen: no news
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "coverage", "lint", "typecheck"]
 
@@ -26,28 +58,50 @@ SUPPORTED = nox.project.python_versions(PYPROJECT)  # from the classifiers
 MAIN_PYTHON = "3.12"
 
 
-def _runs(version: str) -> bool:
-    """Whether ``python<version>`` exists on PATH *and* starts (pyenv shims may not)."""
+def why_not(version: str) -> str | None:
+    """``None`` when ``python<version>`` is on PATH *and* starts; else why it cannot be used."""
     exe = shutil.which(f"python{version}")
     if exe is None:
-        return False
+        return f"no python{version} on PATH"
     try:
         probe = subprocess.run(
-            [exe, "-c", "import sys; sys.exit(0)"], capture_output=True, timeout=60, check=False
+            [exe, "-c", "import sys; sys.exit(0)"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return probe.returncode == 0
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{exe} does not start ({type(exc).__name__})"
+    if probe.returncode == 0:
+        return None
+    said = next((line.strip() for line in probe.stderr.splitlines() if line.strip()), "")
+    if said.startswith("pyenv:"):  # a pyenv shim for a version not selected
+        return f"{said} (select it too: pyenv global/shell, or PYENV_VERSION)"
+    return f"{exe} does not start (exit status {probe.returncode})"
 
 
 @functools.cache
+def survey() -> tuple[list[str], dict[str, str]]:
+    """The supported versions that run here, and why each other one does not."""
+    found: list[str] = []
+    skipped: dict[str, str] = {}
+    for version in SUPPORTED:
+        reason = why_not(version)
+        if reason is None:
+            found.append(version)
+        else:
+            skipped[version] = reason
+    current = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if not found:  # nox finds the interpreter it runs on by its version
+        found = [current] if current in SUPPORTED else [SUPPORTED[-1]]
+        skipped.pop(found[0], None)
+    return found, skipped
+
+
 def installed_pythons() -> list[str]:
     """Supported versions that are present here; at least the running one if it is supported."""
-    found = [v for v in SUPPORTED if _runs(v)]
-    if not found:
-        current = f"{sys.version_info.major}.{sys.version_info.minor}"
-        found = [current] if current in SUPPORTED else [SUPPORTED[-1]]
-    return found
+    return survey()[0]
 
 
 def one_python() -> str:
@@ -63,9 +117,24 @@ def install_project(session: nox.Session, *groups: str, extras: str = "aiohttp,t
     session.install(f".[{extras}]" if extras else ".")
 
 
+_SAID: set[str] = set()
+
+
+def _say_skipped(session: nox.Session) -> None:
+    """Once per nox run: the supported versions the matrix leaves out, and why."""
+    if "skipped" in _SAID:
+        return
+    _SAID.add("skipped")
+    found, skipped = survey()
+    session.log(f"tests: on Python {', '.join(found)} (supported: {', '.join(SUPPORTED)})")
+    for version, reason in skipped.items():
+        session.log(f"tests: skipped Python {version}: {reason}")
+
+
 @nox.session(python=installed_pythons())
 def tests(session: nox.Session) -> None:
     """Run the test suite with branch coverage (``nox -s tests -- -k signer`` to filter)."""
+    _say_skipped(session)
     install_project(session, "tests")
     session.run(
         "coverage",
@@ -116,7 +185,7 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=one_python())
 def demo(session: nox.Session) -> None:
-    """The main job: an emulator on loopback, listed page by page through the client."""
+    """The main job: the library's story against an emulator on loopback (examples/demo.py)."""
     install_project(session, extras="aiohttp,testing")
     session.run("python", "examples/demo.py", *session.posargs)
 

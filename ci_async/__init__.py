@@ -76,13 +76,20 @@ __all__: list[str] = [
 ]
 
 # Print public classes as ``ci_async.Session`` rather than ``ci_async._session.Session``
-# (in reprs, tracebacks and the API reference), as httpx does.
+# (in reprs, tracebacks, help() and the API reference), as httpx does; their own
+# functions too, which pydoc 3.13 names after each method.
 for _name in __all__:
     _value = globals()[_name]
     # (Only our own classes: on Python 3.10 a Callable alias passes isinstance(x, type).)
     if isinstance(_value, type) and _value.__module__.startswith("ci_async."):
         _value.__module__ = "ci_async"
-del _name, _value
+        for _member in vars(_value).values():
+            _function = _member.fget if isinstance(_member, property) else _member
+            if callable(_function) and str(getattr(_function, "__module__", "")).startswith(
+                "ci_async._"
+            ):
+                _function.__module__ = "ci_async"
+del _name, _value, _member, _function
 
 # A library does not print unless asked: retries are logged on "ci_async" at
 # WARNING, and reach stderr only once the application configures logging.

@@ -75,10 +75,10 @@ _EXTERNAL = {
     # httpx, the transport library
     "httpx.AsyncBaseTransport",
     "httpx.AsyncClient",
+    "httpx.PoolTimeout",
     "httpx.Request",
     "httpx.Timeout",
-    "httpx.PoolTimeout",
-    # aiohttp (AiohttpTransport's engine)
+    # aiohttp, beneath the opt-in AiohttpTransport
     "aiohttp.ClientSession",
 }
 # Private classes that public signatures mention: named, deliberately not documented.

@@ -9,7 +9,8 @@ Routes:
 * ``GET /jobs/{job_id}``: one job as JSON (``Job.to_dict()``); ``404`` when it
   does not exist, ``400`` for a malformed id.
 * ``GET /jobs.ndjson``: every job (same filters), streamed as JSON lines while
-  the pages arrive; memory stays at one or two pages.
+  the pages arrive; memory stays at one or two pages. A client that leaves
+  early ends the listing, quietly (a DEBUG line, no error logged).
 
 Errors the service or network may cause once retries are spent (throttling,
 5xx, timeouts) become a ``503`` JSON answer in one middleware.
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
@@ -63,6 +65,8 @@ class Settings:
             endpoint=os.environ.get("CI_ASYNC_ENDPOINT") or None,
         )
 
+
+logger = logging.getLogger(__name__)
 
 #: Where the application keeps its shared session (typed: no string keys).
 CI = web.AppKey("ci", ci_async.Session)
@@ -121,21 +125,31 @@ async def get_job(request: web.Request) -> web.Response:
 
 
 async def export_jobs(request: web.Request) -> web.StreamResponse:
-    """Every job, as JSON lines, streamed while the pages arrive."""
+    """Every job, as JSON lines, streamed while the pages arrive.
+
+    A client may leave before the end. aiohttp does not cancel the handler then
+    (not by default, since 3.9: ``handler_cancellation=False``): the next write
+    raises ``ConnectionResetError`` instead. The handler stops there, quietly:
+    the listing is closed (no page fetched for nobody) and the response
+    returned, which aiohttp drops without logging an error.
+    """
     try:
         listing = request.app[CI].list_jobs(page_size=MAX_PAGE_SIZE, **_filters(request.query))
     except ValueError:
         return _bad_request("bad filter")
     response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
-    async with listing:
-        async for job in listing:
+    async with listing:  # closes the listing however the handler ends
+        try:
+            async for job in listing:
+                if not response.prepared:
+                    # Prepared on the first job: an error before it is still a clean 503.
+                    await response.prepare(request)
+                await response.write(json.dumps(job.to_dict()).encode() + b"\n")
             if not response.prepared:
-                # Prepared on the first job: an error before it is still a clean 503.
                 await response.prepare(request)
-            await response.write(json.dumps(job.to_dict()).encode() + b"\n")
-    if not response.prepared:
-        await response.prepare(request)
-    await response.write_eof()
+            await response.write_eof()
+        except ConnectionResetError:  # aiohttp's ClientConnectionResetError among them
+            logger.debug("client %s left during the export", request.remote)
     return response
 
 

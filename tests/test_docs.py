@@ -5,19 +5,24 @@ page by page, in the order it appears, with one namespace per page (as a
 notebook would run them): a later block sees what an earlier one defined.
 
 What the blocks run against: an :class:`~ci_async.testing.Emulator` served on
-a loopback port, with the environment's credentials set to the emulator's
-pair. A :class:`ci_async.Session` constructed without ``endpoint=`` (nor a
-``transport`` or ``http_client``) would talk to the real service; here it is
-pointed at the emulator instead, so the pages can show the code a user writes,
-unchanged.
+a loopback port, as ``python -m ci_async emulator`` serves one: on the wall
+clock, with the quick timeline (a created job ends within 2 s), the API
+documentation's sample jobs, and the environment a user has after pasting its
+``export`` lines (``CI_ASYNC_ENDPOINT``, ``CI_ASYNC_BUCKET``,
+``CI_ASYNC_REGION`` and the credentials). A :class:`ci_async.Session`
+constructed without ``endpoint=`` (nor a ``transport`` or ``http_client``)
+is pointed at the emulator too, so the pages can show the code a user writes,
+unchanged. (``tests/test_newcomer.py`` runs the README's example and the
+quickstart against the real command instead, in subprocesses.)
 
 How a block runs:
 
 * Top-level ``await`` is allowed (the pages show notebook-style code): such a
   block runs on one event loop per page (asyncio, in a helper thread, like a
   notebook kernel), so sessions made by one block work in the next.
-* A block with an ``if __name__ == "__main__":`` guard is a script: it runs in
-  the main thread with ``__name__`` set to ``"__main__"`` (so its
+* A block with an ``if __name__ == "__main__":`` guard, or calling
+  ``asyncio.run(...)`` at the top level, is a script: it runs in the main
+  thread with ``__name__`` set to ``"__main__"`` (so its
   ``asyncio.run(main())`` starts its own loop, as it would for the user).
 * Other blocks run on the page's loop thread too (plain code, as in a notebook cell).
 
@@ -38,6 +43,10 @@ Hidden setup: ``<!-- invisible-code-block: python`` ... ``-->`` runs its code
 (in the page's namespace, in order) without showing it; the emulator is in the
 namespace as ``emulator`` for such blocks, e.g. to add a job an example then
 describes.
+
+Job ids: a page may only show ids that exist in the emulator a user starts
+(the two sample jobs), or the all-zero id that stands for one that does not
+(``test_job_ids_exist_in_the_standalone_emulator``).
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ import shlex
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +73,7 @@ import pytest
 import ci_async
 import ci_async.testing
 from ci_async import _cli as cli
+from ci_async.testing._samples import SAMPLE_JOBS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -88,6 +99,8 @@ _HARNESS_VARIABLES = frozenset(
         "COS_SECRET_KEY",
         "COS_SESSION_TOKEN",
         "CI_ASYNC_ENDPOINT",
+        "CI_ASYNC_BUCKET",
+        "CI_ASYNC_REGION",
     }
 )
 
@@ -181,12 +194,29 @@ async def _await_block(code: Any, namespace: dict[str, Any]) -> None:
 
 
 def _is_script(block: Block) -> bool:
+    """Whether a block is a script: a ``__name__`` guard, or ``asyncio.run(...)`` at the top."""
     return any(
+        _is_main_guard(node) or _is_asyncio_run(node) for node in ast.parse(block.source).body
+    )
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    return (
         isinstance(node, ast.If)
         and isinstance(node.test, ast.Compare)
         and isinstance(node.test.left, ast.Name)
         and node.test.left.id == "__name__"
-        for node in ast.parse(block.source).body
+    )
+
+
+def _is_asyncio_run(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Attribute)
+        and node.value.func.attr == "run"
+        and isinstance(node.value.func.value, ast.Name)
+        and node.value.func.value.id == "asyncio"
     )
 
 
@@ -236,9 +266,10 @@ def _run_console_block(block: Block, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(name="emulator")
 def fixture_emulator() -> ci_async.testing.Emulator:
-    """A seeded emulator for one page."""
-    emulator = ci_async.testing.Emulator()
+    """A seeded emulator for one page, set up as ``python -m ci_async emulator`` sets one up."""
+    emulator = ci_async.testing.Emulator(clock=time.time, timeline="quick")
     emulator.generate(PAGE_JOBS)
+    emulator.add_samples()
     return emulator
 
 
@@ -263,6 +294,8 @@ def fixture_redirected(
     monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", credentials.secret_key)
     monkeypatch.delenv("TENCENTCLOUD_SESSION_TOKEN", raising=False)
     monkeypatch.setenv("CI_ASYNC_ENDPOINT", endpoint)
+    monkeypatch.setenv("CI_ASYNC_BUCKET", emulator.bucket)
+    monkeypatch.setenv("CI_ASYNC_REGION", emulator.region)
     original: Callable[..., None] = ci_async.Session.__init__
 
     def redirected_init(self: ci_async.Session, *args: Any, **kwargs: Any) -> None:
@@ -339,6 +372,28 @@ def test_docs_have_examples() -> None:
     """The pages hold runnable examples (the parser is not silently finding none)."""
     runnable = [block for path in _pages() for block in parse_blocks(path) if block.mode == "run"]
     assert len(runnable) >= 20
+
+
+#: Job ids the standalone emulator holds (its sample jobs), and the one that stands for none.
+_SAMPLE_IDS = frozenset(job["job_id"] for job in SAMPLE_JOBS)
+_MISSING_ID = "b00000000000000000000000000000000"
+_JOB_ID = re.compile(r"\bb[0-9a-f]{32}\b")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*_pages(), *sorted((ROOT / "examples").glob("*.py"))],
+    ids=lambda path: str(path.relative_to(ROOT)),
+)
+def test_job_ids_exist_in_the_standalone_emulator(path: Path) -> None:
+    """Every job id a page or example shows is a sample job, or the all-zero missing one."""
+    shown = set(_JOB_ID.findall(path.read_text(encoding="utf-8")))
+    assert set() == shown - _SAMPLE_IDS - {_MISSING_ID}
+
+
+def test_the_sample_ids_are_what_the_pattern_finds() -> None:
+    """The id pattern matches the sample ids (so the test above is not vacuous)."""
+    assert _SAMPLE_IDS == set(_JOB_ID.findall(" ".join(sorted(_SAMPLE_IDS))))
 
 
 def test_readme_states_the_two_commands() -> None:

@@ -6,8 +6,10 @@ pytest-aiohttp's ``aiohttp_client`` fixture and pytest-asyncio's marker.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
+import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -19,10 +21,13 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+import ci_async
 from ci_async.testing import Emulator
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 JOBS = 45
+#: A safety net against a hung test, never a measure of speed.
+HUNG = 120.0
 
 pytestmark = pytest.mark.asyncio
 
@@ -148,3 +153,82 @@ async def test_service_outage_is_a_503(client: TestClient[Any, Any], emulator: E
     response = await client.get("/jobs/b00000000000000000000000000000000")
     assert 503 == response.status
     assert "ServerError" == (await response.json())["detail"]
+
+
+# --- a client that leaves mid-stream, under aiohttp's defaults ----------------------
+
+
+@pytest.fixture(name="big_emulator")
+def fixture_big_emulator() -> Emulator:
+    """Enough jobs (some MB of JSON lines) that the stream outlasts any socket buffer."""
+    emulator = Emulator()
+    emulator.generate(LEAVING_JOBS)
+    return emulator
+
+
+#: Jobs behind the stream a client leaves: 100 pages of 100.
+LEAVING_JOBS = 10_000
+
+
+class _Records(logging.Handler):
+    """Every record logged on the ``aiohttp`` loggers, whatever its level."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+async def test_a_client_leaving_mid_stream_is_handled_quietly(
+    big_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client leaves ``/jobs.ndjson`` early: the listing is closed, nothing is logged loudly.
+
+    Under ``AppRunner`` defaults, as under ``web.run_app``'s, aiohttp does not
+    cancel the handler when its client leaves: the next write fails. The
+    handler must close the listing early and return, and aiohttp log no error
+    and no traceback.
+    """
+    closed: list[bool] = []  # for each listing closed: whether it had been read to the end
+    listing_closed = asyncio.Event()
+    original_aclose = ci_async.JobIterator.aclose
+
+    async def spy_aclose(self: ci_async.JobIterator) -> None:
+        closed.append(self.exhausted)
+        listing_closed.set()
+        await original_aclose(self)
+
+    monkeypatch.setattr(ci_async.JobIterator, "aclose", spy_aclose)
+    records = _Records()
+    aiohttp_logger = logging.getLogger("aiohttp")
+    aiohttp_logger.addHandler(records)
+    monkeypatch.setattr(aiohttp_logger, "level", logging.DEBUG)
+    with big_emulator.serve() as server:
+        settings = backend.Settings(
+            bucket=big_emulator.bucket,
+            region=big_emulator.region,
+            endpoint=server.url,
+            credentials=big_emulator.credentials,
+        )
+        runner = web.AppRunner(backend.create_app(settings))  # defaults, as web.run_app's
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = runner.addresses[0][1]
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /jobs.ndjson HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert b"200 OK" in await reader.readline()
+            await reader.readuntil(b'"job_id"')  # the stream has begun
+            writer.close()  # the client leaves, unread data and all
+            await writer.wait_closed()
+            await asyncio.wait_for(listing_closed.wait(), HUNG)
+        finally:
+            await runner.cleanup()  # waits for the handler to finish, logging included
+            aiohttp_logger.removeHandler(records)
+    assert [False] == closed  # closed once, early: the client had left
+    loud = [record for record in records.records if record.levelno >= logging.WARNING]
+    assert [] == [f"{r.name}: {r.getMessage()}" for r in loud]
+    assert [] == [record for record in records.records if record.exc_info]

@@ -378,7 +378,8 @@ def _message(exc: BaseException) -> str:
     if text:
         return text
     for cause in _causes(exc)[1:]:
-        if str(cause):
+        # (Not a cancellation: a timeout's own "Cancelled via cancel scope ..." says nothing.)
+        if isinstance(cause, Exception) and str(cause):
             return f"{type(cause).__name__}: {cause}"
     return type(exc).__name__
 

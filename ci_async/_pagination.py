@@ -21,6 +21,7 @@ from . import _checks
 from ._background import BackgroundRequest
 from ._errors import PaginationError
 from ._models import Job, JobPage
+from ._text import shown
 
 _logger = logging.getLogger("ci_async")
 
@@ -320,7 +321,7 @@ class JobIterator(AsyncIterator[Job]):
         _logger.info(
             "skipped %d job(s) the service listed twice [request_id=%s]",
             len(jobs) - len(kept),
-            request_id,
+            None if request_id is None else shown(request_id),  # server text: escaped, cut
         )
         return tuple(kept)
 

@@ -116,6 +116,49 @@ def test_bad_endpoints_raise_value_error(endpoint: str) -> None:
         endpoint_url(endpoint, allow_insecure_http=False)
 
 
+#: A secret that must never be quoted back.
+PASSWORD = "PW-s3cr3t-9d1f"
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        f"https://ci.example.com/?token={PASSWORD}",
+        f"https://ci.example.com?token={PASSWORD}",
+        f"https://ci.example.com/base?sign={PASSWORD}&x=1",
+        f"http://ci.example.com/?token={PASSWORD}",
+        f"http://127.0.0.1:8321/?token={PASSWORD}",
+        f"ftp://ci.example.com/?token={PASSWORD}",
+        f"https://ci.example.com/#token={PASSWORD}",
+        f"https://ci.example.com/?#{PASSWORD}",
+        f"https://exa mple.com/?token={PASSWORD}",
+        f"https://ci.example.com:99999/?token={PASSWORD}",
+        f"https://user:{PASSWORD}@ci.example.com/?token={PASSWORD}",
+        f"//ci.example.com/?token={PASSWORD}",
+        f"ci.example.com/?token={PASSWORD}",
+    ],
+)
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_a_refused_endpoint_hides_its_query_like_its_userinfo(
+    endpoint: str, source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ValueError of an endpoint with a query (or fragment) shows neither, only a marker."""
+    kwargs: dict[str, str] = {}
+    if source == "argument":
+        kwargs["endpoint"] = endpoint
+    else:
+        monkeypatch.setenv("CI_ASYNC_ENDPOINT", endpoint)
+
+    with pytest.raises(ValueError, match=r"endpoint|CI_ASYNC_ENDPOINT") as caught:
+        Session(BUCKET, REGION, signer=CountingSigner(), **kwargs)
+
+    text = str(caught.value)
+    assert PASSWORD not in text
+    assert PASSWORD not in repr(caught.value.args)
+    assert "token" not in text
+    assert "hidden" in text or "unparseable" in text
+
+
 def test_insecure_http_can_be_allowed() -> None:
     """allow_insecure_http accepts plain http to any host."""
     session = Session(

@@ -143,14 +143,14 @@ def test_a_refused_endpoint_hides_its_query_like_its_userinfo(
     endpoint: str, source: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The ValueError of an endpoint with a query (or fragment) shows neither, only a marker."""
-    kwargs: dict[str, str] = {}
+    argument: str | None = None
     if source == "argument":
-        kwargs["endpoint"] = endpoint
+        argument = endpoint
     else:
         monkeypatch.setenv("CI_ASYNC_ENDPOINT", endpoint)
 
     with pytest.raises(ValueError, match=r"endpoint|CI_ASYNC_ENDPOINT") as caught:
-        Session(BUCKET, REGION, signer=CountingSigner(), **kwargs)
+        Session(BUCKET, REGION, signer=CountingSigner(), endpoint=argument)
 
     text = str(caught.value)
     assert PASSWORD not in text

@@ -8,6 +8,7 @@ and actually runs here; with only one present, the suite runs on that one.
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,9 @@ import nox
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.reuse_existing_virtualenvs = True
+# Reused locally (fast reruns); built afresh in CI (CI=true), as .ci/run also asks.
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+nox.options.reuse_existing_virtualenvs = not IN_CI
 nox.options.sessions = ["tests", "coverage", "lint", "typecheck"]
 
 ROOT = Path(__file__).parent

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import subprocess
+import sys
 import tracemalloc
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import attrs
@@ -574,3 +577,77 @@ async def test_a_stray_response_on_a_kept_alive_connection_is_taken_for_the_next
                 await session.get_job("b-second")
 
     assert "b-first" == first.job_id
+
+
+# --- peak RSS, measured in a process of its own ---------------------------------------------
+
+RSS_SCRIPT = r"""
+import resource, sys, zlib
+import anyio
+from tests.reliability import _support
+from tests.reliability._support import Reply, scripted, session_on, page_body
+from tests._session_support import make_job
+import attrs
+from ci_async import ResponseParseError
+
+backend, _support.TRANSPORT = sys.argv[1], sys.argv[2]
+inner = zlib.compressobj(9, zlib.DEFLATED, 31)
+zeros = bytes(1 << 20)
+layer = b"".join([inner.compress(zeros) for _ in range(1024)] + [inner.flush()])
+outer = zlib.compressobj(9, zlib.DEFLATED, 31)
+bomb = outer.compress(layer) + outer.flush()
+del layer
+warm = page_body([attrs.evolve(make_job(0), job_id="warm")])
+
+def answer(request):
+    if request.path.endswith("/warm"):
+        return Reply(warm)
+    return Reply(bomb, headers=(("content-encoding", "gzip, gzip"),))
+
+def peak():
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+async def main():
+    async with scripted(answer) as (_, url), session_on(url) as session:  # the default 8 MiB cap
+        await session.get_job("warm")
+        before = peak()
+        try:
+            await session.get_job("b0123")
+        except ResponseParseError:
+            pass
+        else:
+            raise SystemExit("the bomb was accepted")
+        print(len(bomb), before, peak())
+
+anyio.run(main, backend=backend)
+"""
+
+
+@pytest.mark.parametrize(
+    ("backend", "transport"),
+    [("asyncio", "httpx"), ("asyncio", "aiohttp"), ("trio", "httpx")],
+    ids=["asyncio", "asyncio-aiohttp", "trio"],
+)
+def test_a_gigabyte_bomb_raises_peak_rss_by_a_few_times_the_default_cap(
+    backend: str, transport: str
+) -> None:
+    """With the default 8 MiB cap, the 1.8 KB bomb raises the process's peak RSS < 40 MiB.
+
+    Measured with getrusage in a fresh process, after a first call (so the
+    client, its pool and the TLS context already exist): what the operating
+    system sees, C allocations (zlib's) included.
+    """
+    root = Path(__file__).resolve().parent.parent.parent
+    result = subprocess.run(
+        [sys.executable, "-c", RSS_SCRIPT, backend, transport],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert 0 == result.returncode, result.stderr[-2000:]
+    size, before, after = map(int, result.stdout.split())
+    assert size < 2000
+    assert after - before < 40 * MIB, f"peak RSS grew by {(after - before) / MIB:.1f} MiB"

@@ -144,6 +144,7 @@ async def test_a_two_layer_bomb_on_a_200_is_cut_at_the_cap(
 
     assert "max_response_bytes" in str(error)
     assert (200, 1) == (getattr(error, "status_code", None), requests)
+    assert (None, None) == (error.__cause__, error.__context__)  # nothing internal chained
     assert peak < PEAK_ALLOWED, f"peak {peak / MIB:.1f} MiB"
 
 
@@ -190,6 +191,7 @@ async def test_an_encoding_not_asked_for_is_refused_undecoded_on_a_200(
 
     assert "Content-Encoding" in str(error)
     assert (200, 1) == (getattr(error, "status_code", None), requests)
+    assert (None, None) == (error.__cause__, error.__context__)
     assert peak < PEAK_ALLOWED
 
 

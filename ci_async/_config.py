@@ -167,7 +167,7 @@ def _endpoint_problem(
     """
     try:
         url = httpx.URL(text)
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, UnicodeError):  # UnicodeEncodeError: a lone surrogate
         return f"{name} is not a valid URL: {shown_url(text)}", None
     if url.scheme not in {"http", "https"} or not url.host:
         return f"{name} must be an absolute http:// or https:// URL, got {shown_url(text)}", None

@@ -109,6 +109,15 @@ def test_good_endpoints_pass(endpoint: str, expected: str) -> None:
     assert expected == str(endpoint_url(endpoint, allow_insecure_http=False)).rstrip("/")
 
 
+def test_an_endpoint_with_a_lone_surrogate_is_a_plain_value_error() -> None:
+    """Found by fuzzing: httpx raised UnicodeEncodeError, not InvalidURL, for such a URL."""
+    for endpoint in ("\ud800", "https://example.com/\ud800", "https://exa\ud800mple.com"):
+        with pytest.raises(ValueError, match="endpoint") as caught:
+            endpoint_url(endpoint, allow_insecure_http=False)
+        assert type(caught.value) is ValueError
+        assert "\\ud800" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     "endpoint",
     [

@@ -97,6 +97,18 @@ def _shorten(text: str, limit: int) -> str:
     return text[: limit - 1] + "…"
 
 
+def _repr_field(value: object) -> str:
+    """``repr(value)``, a str cut to 200 characters first (server text may be huge)."""
+    return repr(_shorten(value, _MAX_MESSAGE) if isinstance(value, str) else value)
+
+
+def _message_repr(error: BaseException, **fields: object) -> str:
+    """``Type('message', name=value, ...)``: each str cut to 200 characters, ``None`` left out."""
+    parts = [_repr_field(error.args[0])] if error.args else []
+    parts += [f"{name}={_repr_field(value)}" for name, value in fields.items() if value is not None]
+    return f"{type(error).__name__}({', '.join(parts)})"
+
+
 def _own_text(args: tuple[Any, ...]) -> str:
     """The message an error was made with, escaped and bounded (it may quote server text)."""
     return shown(args[0], _MAX_TEXT) if args else ""
@@ -254,8 +266,11 @@ class ServiceError(CIError):
         return self._describe()
 
     def __repr__(self) -> str:
+        # repr() escapes; long server text is cut too (the attributes keep it whole).
         fields = ", ".join(
-            f"{name}={value!r}" for name, value in self._kwargs().items() if value is not None
+            f"{name}={_repr_field(value)}"
+            for name, value in self._kwargs().items()
+            if value is not None
         )
         return f"{type(self).__name__}({fields})"
 
@@ -328,6 +343,9 @@ class TransportError(CIError):
             text += f" ({shown(self.method, 16)} {target})" if self.method else f" ({target})"
         return text
 
+    def __repr__(self) -> str:
+        return _message_repr(self, method=self.method, url=self.url)
+
     def __reduce__(self) -> tuple[Any, ...]:
         kwargs = {"method": self.method, "url": self.url}
         return (_rebuild, (type(self), self.args[:1], kwargs), dict(self.__dict__))
@@ -370,6 +388,14 @@ class ResponseParseError(CIError):
             text += f": {self.snippet!r}"
         return text
 
+    def __repr__(self) -> str:
+        return _message_repr(
+            self,
+            snippet=self.snippet or None,
+            status_code=self.status_code,
+            request_id=self.request_id,
+        )
+
     def __reduce__(self) -> tuple[Any, ...]:
         kwargs = {
             "snippet": self.snippet,
@@ -397,6 +423,9 @@ class PaginationError(CIError):
         if self.next_token is not None:
             text += f" (next_token={_shorten(self.next_token, 24)!r})"
         return text
+
+    def __repr__(self) -> str:
+        return _message_repr(self, next_token=self.next_token)
 
     def __reduce__(self) -> tuple[Any, ...]:
         kwargs = {"next_token": self.next_token}
@@ -437,8 +466,8 @@ class WaitTimeoutError(CIError):
         return text
 
     def __repr__(self) -> str:
-        state = None if self.last_job is None else str(self.last_job.state)
-        return f"WaitTimeoutError(job_id={self.job_id!r}, last_state={state!r})"
+        state = None if self.last_job is None else _shorten(str(self.last_job.state), 64)
+        return f"WaitTimeoutError(job_id={_shorten(self.job_id, 80)!r}, last_state={state!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         kwargs = {"timeout": self.timeout}

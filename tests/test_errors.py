@@ -441,7 +441,8 @@ def test_server_text_in_a_message_is_escaped_and_bounded(text: str) -> None:
         shown = str(error)
         assert shown.isprintable(), f"{type(error).__name__}: {shown[:300]!r}"
         assert len(shown) < 2000, f"{type(error).__name__}: {len(shown)} characters"
-        assert repr(error).isprintable() or len(text) > 1000  # repr() escapes, unbounded
+        assert repr(error).isprintable(), f"{type(error).__name__}: {repr(error)[:300]}"
+        assert len(repr(error)) < 10_000, f"{type(error).__name__}: {len(repr(error))}"
 
 
 def test_escaped_text_reads_as_the_escapes_python_writes() -> None:

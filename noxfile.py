@@ -49,7 +49,9 @@ if _has_uv():
 else:
     nox.options.default_venv_backend = "virtualenv"
     logging.getLogger("nox").addFilter(_NoUvNotice())  # virtualenv was chosen: no news
-nox.options.reuse_existing_virtualenvs = True
+# Reused locally (fast reruns); built afresh in CI (CI=true), as .ci/run also asks.
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+nox.options.reuse_existing_virtualenvs = not IN_CI
 nox.options.sessions = ["tests", "coverage", "lint", "typecheck"]
 
 ROOT = Path(__file__).parent

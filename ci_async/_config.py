@@ -146,28 +146,41 @@ def endpoint_url(value: object, *, allow_insecure_http: bool, name: str = "endpo
             loopback without ``allow_insecure_http``. The message never
             shows a user name, password, query or fragment.
     """
-    text = require_str(value, name).strip()
+    problem, url = _endpoint_problem(
+        require_str(value, name).strip(), allow_insecure_http=allow_insecure_http, name=name
+    )
+    if problem is not None:
+        # The URL may hold a password or a token: out of this frame's locals before raising.
+        del value
+        raise ValueError(problem)
+    assert url is not None
+    return url
+
+
+def _endpoint_problem(
+    text: str, *, allow_insecure_http: bool, name: str
+) -> tuple[str, None] | tuple[None, httpx.URL]:
+    """What is wrong with an endpoint (a message showing no secret), else its URL.
+
+    Returned, not raised, so that this frame (whose locals hold the URL) is
+    never on a traceback.
+    """
     try:
         url = httpx.URL(text)
-    except httpx.InvalidURL:
-        msg = f"{name} is not a valid URL: {shown_url(text)}"
-        raise ValueError(msg) from None
+    except (httpx.InvalidURL, UnicodeError):  # UnicodeEncodeError: a lone surrogate
+        return f"{name} is not a valid URL: {shown_url(text)}", None
     if url.scheme not in {"http", "https"} or not url.host:
-        msg = f"{name} must be an absolute http:// or https:// URL, got {shown_url(text)}"
-        raise ValueError(msg)
+        return f"{name} must be an absolute http:// or https:// URL, got {shown_url(text)}", None
     if url.userinfo:
-        msg = f"{name} must not contain a user name or password, got {shown_url(text)}"
-        raise ValueError(msg)
+        return f"{name} must not contain a user name or password, got {shown_url(text)}", None
     if url.query or url.fragment or "?" in text or "#" in text:
-        msg = f"{name} must not have a query or fragment, got {shown_url(text)}"
-        raise ValueError(msg)
+        return f"{name} must not have a query or fragment, got {shown_url(text)}", None
     if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
-        msg = (
+        return (
             f"{name} {shown_url(text)} uses plain http to a host that is not loopback; "
             "use https, or allow insecure http explicitly (allow_insecure_http=True)"
-        )
-        raise ValueError(msg)
-    return url
+        ), None
+    return None, url
 
 
 def _setting(
@@ -216,6 +229,9 @@ def resolve_target(
     raw_bucket, bucket_source = _setting(bucket, ENV_BUCKET, env)
     raw_region, region_source = _setting(region, ENV_REGION, env)
     raw_endpoint, endpoint_source = _setting(endpoint, ENV_ENDPOINT, env)
+    # The environment may hold secrets (keys, tokens): out of the locals of this
+    # frame, which is on the traceback of any error raised below.
+    del env, environ
     if raw_bucket is None:
         msg = f"no bucket: pass bucket= or set {ENV_BUCKET} (e.g. examplebucket-1250000000)"
         raise ValueError(msg)
@@ -227,11 +243,15 @@ def resolve_target(
     service_host = f"{checked_bucket}.ci.{checked_region}.myqcloud.com"
     if raw_endpoint is None:
         return Target(checked_bucket, checked_region, f"https://{service_host}", None, service_host)
-    url = endpoint_url(
-        raw_endpoint,
-        allow_insecure_http=allow_insecure_http,
-        name=_label("endpoint", endpoint_source),
-    )
+    try:
+        url = endpoint_url(
+            raw_endpoint,
+            allow_insecure_http=allow_insecure_http,
+            name=_label("endpoint", endpoint_source),
+        )
+    except ValueError:
+        del endpoint, raw_endpoint  # may hold a password or a token (see endpoint_url)
+        raise
     host_header = service_host if _is_ip(url.host) else None
     return Target(checked_bucket, checked_region, str(url).rstrip("/"), host_header, service_host)
 
@@ -290,7 +310,13 @@ class Settings:
             CredentialsError: No signer, no credentials and none in the environment.
         """
         _checks.instance(allow_insecure_http, bool, "allow_insecure_http")
-        target = resolve_target(bucket, region, endpoint, allow_insecure_http=allow_insecure_http)
+        try:
+            target = resolve_target(
+                bucket, region, endpoint, allow_insecure_http=allow_insecure_http
+            )
+        except ValueError:
+            del endpoint  # may hold a password or a token (see endpoint_url)
+            raise
         phases, per_attempt = _timeouts(timeout, attempt_timeout)
         _checks.instance(retry, RetryPolicy, "retry", optional=True)
         _checks.instance(http_client, httpx.AsyncClient, "http_client", optional=True)

@@ -60,20 +60,32 @@ def _check_secret_text(name: str, value: object, *, ascii_only: bool) -> None:
         raise ValueError(msg)
 
 
-def _validate_header_text(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    _check_secret_text(attribute.name, value, ascii_only=True)
-
-
-def _validate_key(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    _check_secret_text(attribute.name, value, ascii_only=False)
-
-
-def _validate_token(_: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+def _check_expires_at(name: str, value: object) -> None:
     if value is not None:
-        _check_secret_text(attribute.name, value, ascii_only=True)
+        _checks.aware_datetime(value, name)
 
 
-@attrs.frozen
+def _credentials_problem(
+    secret_id: object, secret_key: object, token: object, expires_at: object
+) -> Exception | None:
+    """The error that fields like these deserve (naming a field, never a value), or ``None``.
+
+    Returned, not raised: the caller clears its own locals first, so that a
+    traceback rendered with locals (Sentry, rich, ``pytest --showlocals``)
+    shows no key or token, and this frame is not on that traceback at all.
+    """
+    try:
+        _check_secret_text("secret_id", secret_id, ascii_only=True)
+        _check_secret_text("secret_key", secret_key, ascii_only=False)
+        if token is not None:
+            _check_secret_text("token", token, ascii_only=True)
+        _check_expires_at("expires_at", expires_at)
+    except (TypeError, ValueError) as exc:
+        return exc.with_traceback(None)
+    return None
+
+
+@attrs.frozen(init=False)
 class Credentials:
     """A Tencent Cloud key pair, optionally temporary (with a token and an expiry).
 
@@ -95,12 +107,25 @@ class Credentials:
             ``expires_at`` is a naive datetime.
     """
 
-    secret_id: str = attrs.field(validator=_validate_header_text)
-    secret_key: str = attrs.field(repr=False, validator=_validate_key)
-    token: str | None = attrs.field(default=None, repr=False, validator=_validate_token)
-    expires_at: datetime | None = attrs.field(
-        default=None, validator=_checks.attrs_optional(_checks.aware_datetime)
-    )
+    secret_id: str
+    secret_key: str = attrs.field(repr=False)
+    token: str | None = attrs.field(default=None, repr=False)
+    expires_at: datetime | None = None
+
+    def __init__(
+        self,
+        secret_id: str,
+        secret_key: str,
+        token: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> None:
+        problem = _credentials_problem(secret_id, secret_key, token, expires_at)
+        if problem is not None:
+            # Out of this frame's locals before raising: a traceback shown with
+            # its locals must not show the key or the token that were refused.
+            del secret_id, secret_key, token
+            raise problem
+        self.__attrs_init__(secret_id, secret_key, token, expires_at)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
@@ -123,28 +148,39 @@ class Credentials:
                 value is malformed. The message names the variables, never
                 their values.
         """
-        env: Mapping[str, str] = os.environ if environ is None else environ
-        for id_var, key_var, token_var in _ENV_FAMILIES:
-            secret_id = env.get(id_var) or None
-            secret_key = env.get(key_var) or None
-            if secret_id is None and secret_key is None:
-                continue
-            if secret_id is None or secret_key is None:
-                present, missing = (key_var, id_var) if secret_id is None else (id_var, key_var)
-                msg = f"{present} is set but {missing} is not: set both"
-                raise CredentialsError(msg)
-            try:
-                return cls(secret_id, secret_key, env.get(token_var) or None)
-            except (TypeError, ValueError) as exc:
-                # The validators' messages name the field, never the value.
-                msg = f"invalid credentials in {id_var} / {key_var} / {token_var}: {exc}"
-                raise CredentialsError(msg) from None
-        msg = (
-            "no credentials found: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY "
-            "(plus TENCENTCLOUD_SESSION_TOKEN for temporary credentials), "
-            "or COS_SECRET_ID and COS_SECRET_KEY"
-        )
-        raise CredentialsError(msg)
+        found = _from_env(cls, os.environ if environ is None else environ)
+        # The environment holds the secrets: out of this frame's locals before raising.
+        del environ
+        if isinstance(found, CredentialsError):
+            raise found
+        return found
+
+
+def _from_env(cls: type[Credentials], env: Mapping[str, str]) -> Credentials | CredentialsError:
+    """What :meth:`Credentials.from_env` returns, or the error it raises (returned, not raised).
+
+    Returning the error keeps this frame, whose locals hold the secrets, off
+    the traceback of the error.
+    """
+    for id_var, key_var, token_var in _ENV_FAMILIES:
+        secret_id = env.get(id_var) or None
+        secret_key = env.get(key_var) or None
+        if secret_id is None and secret_key is None:
+            continue
+        if secret_id is None or secret_key is None:
+            present, missing = (key_var, id_var) if secret_id is None else (id_var, key_var)
+            return CredentialsError(f"{present} is set but {missing} is not: set both")
+        try:
+            return cls(secret_id, secret_key, env.get(token_var) or None)
+        except (TypeError, ValueError) as exc:
+            # The validators' messages name the field, never the value.
+            msg = f"invalid credentials in {id_var} / {key_var} / {token_var}: {exc}"
+            return CredentialsError(msg)
+    return CredentialsError(
+        "no credentials found: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY "
+        "(plus TENCENTCLOUD_SESSION_TOKEN for temporary credentials), "
+        "or COS_SECRET_ID and COS_SECRET_KEY"
+    )
 
 
 #: An async callable returning fresh :class:`Credentials` (e.g. from an STS service).
@@ -294,6 +330,7 @@ class CredentialSource:
             msg = (
                 f"credentials provider {name} returned {type(creds).__name__}, expected Credentials"
             )
+            del creds, pending  # what came back may hold the secrets: not in a traceback's locals
             raise CredentialsError(msg)
         if creds.expires_at is not None and creds.expires_at.timestamp() <= self._clock():
             msg = (

@@ -23,6 +23,11 @@ No message, ``repr`` or attribute of these exceptions carries a secret key,
 token, signature or ``Authorization`` header: URLs are stored without
 userinfo and with signature-like query parameters masked.
 
+Every piece of server text in a message (a code, a message, a request id, a
+state, a token, a URL) is escaped and cut to 200 characters by
+:func:`~ci_async._text.shown`: a message is one line of printable text,
+whatever the server sent. The attributes keep the raw values.
+
 All exceptions survive :mod:`pickle` (useful with process pools and task
 queues) with their attributes intact.
 """
@@ -32,6 +37,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ._text import shown
 
 if TYPE_CHECKING:
     from ._models import Job
@@ -51,8 +58,10 @@ __all__ = [
     "WaitTimeoutError",
 ]
 
-#: Longest message text kept in ``str()`` of an error.
+#: Longest piece of server text (code, message, request id, URL...) in ``str()`` of an error.
 _MAX_MESSAGE = 200
+#: Longest text of the library's own message argument in ``str()`` (it may quote server text).
+_MAX_TEXT = 1000
 #: Longest snippet of an unparseable body kept on an error.
 _MAX_SNIPPET = 200
 #: Query parameters whose values are masked in URLs kept on errors (lower case).
@@ -86,6 +95,23 @@ def _shorten(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: limit - 1] + "…"
+
+
+def _repr_field(value: object) -> str:
+    """``repr(value)``, a str cut to 200 characters first (server text may be huge)."""
+    return repr(_shorten(value, _MAX_MESSAGE) if isinstance(value, str) else value)
+
+
+def _message_repr(error: BaseException, **fields: object) -> str:
+    """``Type('message', name=value, ...)``: each str cut to 200 characters, ``None`` left out."""
+    parts = [_repr_field(error.args[0])] if error.args else []
+    parts += [f"{name}={_repr_field(value)}" for name, value in fields.items() if value is not None]
+    return f"{type(error).__name__}({', '.join(parts)})"
+
+
+def _own_text(args: tuple[Any, ...]) -> str:
+    """The message an error was made with, escaped and bounded (it may quote server text)."""
+    return shown(args[0], _MAX_TEXT) if args else ""
 
 
 def body_snippet(body: bytes | str | None, limit: int = _MAX_SNIPPET) -> str:
@@ -215,22 +241,36 @@ class ServiceError(CIError):
         }
 
     def _describe(self) -> str:
-        text = f"{self.code or 'HTTP error'} ({self.status_code})"
-        if self.message:
-            text += f": {_shorten(self.message, _MAX_MESSAGE)}"
+        status = self.status_code
+        message = shown(self.message, _MAX_MESSAGE) if self.message else ""
+        if self.code:
+            text = f"{shown(self.code, _MAX_MESSAGE)} ({status})"
+        elif not 200 <= status <= 299:
+            text = f"HTTP error ({status})"
+        else:
+            # A 2xx answer that still reports a failure (a job in NonExistJobIds)
+            # is not an HTTP error, and is not called one.
+            text = f"{message} (HTTP {status})" if message else f"HTTP {status}"
+            message = ""
+        if message:
+            text += f": {message}"
         if self.request_id:
-            text += f" [request_id={self.request_id}]"
+            text += f" [request_id={shown(self.request_id, _MAX_MESSAGE)}]"
         if self.url:
-            target = _shorten(self.url, _MAX_MESSAGE)
-            text += f" {self.method} {target}" if self.method else f" {target}"
+            target = shown(self.url, _MAX_MESSAGE)
+            method = f"{shown(self.method, 16)} " if self.method else ""
+            text += f" {method}{target}"
         return text
 
     def __str__(self) -> str:
         return self._describe()
 
     def __repr__(self) -> str:
+        # repr() escapes; long server text is cut too (the attributes keep it whole).
         fields = ", ".join(
-            f"{name}={value!r}" for name, value in self._kwargs().items() if value is not None
+            f"{name}={_repr_field(value)}"
+            for name, value in self._kwargs().items()
+            if value is not None
         )
         return f"{type(self).__name__}({fields})"
 
@@ -297,11 +337,14 @@ class TransportError(CIError):
         super().__init__(message)
 
     def __str__(self) -> str:
-        text = str(self.args[0]) if self.args else ""
+        text = _own_text(self.args)
         if self.url:
-            target = _shorten(self.url, _MAX_MESSAGE)
-            text += f" ({self.method} {target})" if self.method else f" ({target})"
+            target = shown(self.url, _MAX_MESSAGE)
+            text += f" ({shown(self.method, 16)} {target})" if self.method else f" ({target})"
         return text
+
+    def __repr__(self) -> str:
+        return _message_repr(self, method=self.method, url=self.url)
 
     def __reduce__(self) -> tuple[Any, ...]:
         kwargs = {"method": self.method, "url": self.url}
@@ -336,14 +379,22 @@ class ResponseParseError(CIError):
         super().__init__(message)
 
     def __str__(self) -> str:
-        text = str(self.args[0]) if self.args else ""
+        text = _own_text(self.args)
         if self.status_code is not None:
             text += f" (HTTP {self.status_code})"
         if self.request_id:
-            text += f" [request_id={self.request_id}]"
+            text += f" [request_id={shown(self.request_id, _MAX_MESSAGE)}]"
         if self.snippet:
             text += f": {self.snippet!r}"
         return text
+
+    def __repr__(self) -> str:
+        return _message_repr(
+            self,
+            snippet=self.snippet or None,
+            status_code=self.status_code,
+            request_id=self.request_id,
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
         kwargs = {
@@ -368,10 +419,13 @@ class PaginationError(CIError):
         super().__init__(message)
 
     def __str__(self) -> str:
-        text = str(self.args[0]) if self.args else ""
+        text = _own_text(self.args)
         if self.next_token is not None:
             text += f" (next_token={_shorten(self.next_token, 24)!r})"
         return text
+
+    def __repr__(self) -> str:
+        return _message_repr(self, next_token=self.next_token)
 
     def __reduce__(self) -> tuple[Any, ...]:
         kwargs = {"next_token": self.next_token}
@@ -408,12 +462,12 @@ class WaitTimeoutError(CIError):
         if self.timeout is not None and math.isfinite(self.timeout):
             text += f" within {self.timeout:g}s"
         if self.last_job is not None:
-            text += f" (last state: {self.last_job.state})"
+            text += f" (last state: {shown(self.last_job.state, 64)})"
         return text
 
     def __repr__(self) -> str:
-        state = None if self.last_job is None else str(self.last_job.state)
-        return f"WaitTimeoutError(job_id={self.job_id!r}, last_state={state!r})"
+        state = None if self.last_job is None else _shorten(str(self.last_job.state), 64)
+        return f"WaitTimeoutError(job_id={_shorten(self.job_id, 80)!r}, last_state={state!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         kwargs = {"timeout": self.timeout}

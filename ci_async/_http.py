@@ -251,20 +251,25 @@ class Sender:
             if declared.isdigit() and int(declared) > cap:
                 await response.aclose()
                 _too_large(response, cap, b"")
+        # The body's own exceptions are internal: each is turned into what it
+        # means after its except block, so that none is chained to what is raised.
+        over_cap: bytes | None = None
+        undecodable: str | None = None
         try:
             body = await read_body(response, cap)
         except BodyTooLargeError as exc:
-            if response.is_success:
-                _too_large(response, cap, exc.prefix)
-            body = exc.prefix  # an error answer: its start says all there is to say
+            body = over_cap = exc.prefix  # an error answer: its start says all there is
         except UndecodableBodyError as exc:
-            if response.is_success:
-                raise ResponseParseError(
-                    f"cannot read the answer: {exc}",
-                    status_code=response.status_code,
-                    request_id=response.headers.get(REQUEST_ID_HEADER),
-                ) from None
-            body = f"(an error answer that cannot be read: {exc})".encode()
+            undecodable = str(exc)
+            body = f"(an error answer that cannot be read: {undecodable})".encode()
+        if response.is_success and over_cap is not None:
+            _too_large(response, cap, over_cap)
+        if response.is_success and undecodable is not None:
+            raise ResponseParseError(
+                f"cannot read the answer: {undecodable}",
+                status_code=response.status_code,
+                request_id=response.headers.get(REQUEST_ID_HEADER),
+            )
         headers = [
             (name, value)
             for name, value in response.headers.multi_items()

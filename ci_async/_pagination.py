@@ -32,6 +32,7 @@ from ._parallel import (
     is_parallel_token,
 )
 from ._query import ListFilters
+from ._text import shown
 
 _logger = logging.getLogger("ci_async")
 
@@ -400,7 +401,7 @@ class JobIterator(AsyncIterator[Job]):
         _logger.info(
             "skipped %d job(s) the service listed twice [request_id=%s]",
             len(jobs) - len(kept),
-            request_id,
+            None if request_id is None else shown(request_id),  # server text: escaped, cut
         )
         return tuple(kept)
 

@@ -105,21 +105,25 @@ class Session:
         allow_insecure_http: bool = False,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
-        settings = Settings.build(
-            bucket=bucket,
-            region=region,
-            credentials=credentials,
-            signer=signer,
-            endpoint=endpoint,
-            timeout=timeout,
-            attempt_timeout=attempt_timeout,
-            retry=retry,
-            http_client=http_client,
-            transport=transport,
-            max_connections=max_connections,
-            allow_insecure_http=allow_insecure_http,
-            max_response_bytes=max_response_bytes,
-        )
+        try:
+            settings = Settings.build(
+                bucket=bucket,
+                region=region,
+                credentials=credentials,
+                signer=signer,
+                endpoint=endpoint,
+                timeout=timeout,
+                attempt_timeout=attempt_timeout,
+                retry=retry,
+                http_client=http_client,
+                transport=transport,
+                max_connections=max_connections,
+                allow_insecure_http=allow_insecure_http,
+                max_response_bytes=max_response_bytes,
+            )
+        except ValueError:
+            del endpoint  # may hold a password or a token: not in a traceback's locals
+            raise
         self._sender = Sender(settings)
         self._target = settings.target
         self._background: set[BackgroundRequest[Any]] = set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -35,3 +36,15 @@ def fixture_target(emulator: Emulator, via: str) -> Iterator[EmulatorServer | No
         return
     with emulator.serve() as server:
         yield server
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The number of examples each fuzz test of test_hostile_input.py actually ran."""
+    module = sys.modules.get("tests.test_hostile_input")
+    counts = getattr(module, "EXAMPLES_RUN", None)
+    if not counts:
+        return
+    terminalreporter.write_sep("-", "hypothesis examples run (tests/test_hostile_input.py)")
+    for name, count in sorted(counts.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{count:>8,}  {name}")
+    terminalreporter.write_line(f"{sum(counts.values()):>8,}  in all")

@@ -274,6 +274,18 @@ def test_invalid_job_id_is_a_usage_error(
     )
 
 
+def test_a_job_id_of_no_particular_format_is_sent(
+    emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``jobs get 123``: the library knows no id format, so the service is asked (status 1)."""
+    before = len(emulator.requests)
+    status = _cli.main(["jobs", "get", "123"])
+    err = capsys.readouterr().err
+    asked = [request.path for request in emulator.requests[before:]]
+    assert (1, ["/inventorytriggerjob/123"]) == (status, asked)
+    assert "123" in only_line(err), err
+
+
 # --- logging -------------------------------------------------------------------------
 
 

@@ -402,3 +402,118 @@ def test_huge_xml_error_body_is_not_parsed() -> None:
         error.code,
         (error.message or "").startswith("<Error><Code>SlowDown</Code>"),
     )
+
+
+# --------------------------------------------------------------------------- server text
+
+#: Server text that forges a log line, drives a terminal, hides itself, or is huge.
+HOSTILE_TEXT = [
+    "x\r\n2024-01-01 ERROR FORGED",
+    "\x1b]0;pwned\x07\x1b[2J",
+    "a\u2028b\u202ec\x00d\x85e",
+    "R" * 1_000_000,
+    "\r\n" * 10_000,
+]
+
+
+def _hostile_errors(text: str) -> list[CIError]:
+    """Every error that shows server text, each with ``text`` in every field that holds some."""
+    job = Job(job_id="j1", type="Job", state=text)
+    return [
+        ServiceError(
+            status_code=503, code=text, message=text, request_id=text, method="GET", url=URL + text
+        ),
+        ServerError(status_code=502, message=text, request_id=text),
+        JobNotFoundError(job_id=text, status_code=200, message=text, request_id=text, url=URL),
+        ResponseParseError(text, snippet=text, status_code=200, request_id=text),
+        PaginationError(f"the service sent {text}", next_token=text),
+        TransportError(f"ReadError: {text}", method="GET", url=URL + "?nextToken=" + text),
+        WaitTimeoutError("j1", job, timeout=3.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text", HOSTILE_TEXT, ids=["crlf", "terminal", "invisible", "1mb", "crlfs"]
+)
+def test_server_text_in_a_message_is_escaped_and_bounded(text: str) -> None:
+    """CR/LF, ESC and invisible characters become visible escapes; each piece is cut (with …)."""
+    for error in _hostile_errors(text):
+        shown = str(error)
+        assert shown.isprintable(), f"{type(error).__name__}: {shown[:300]!r}"
+        assert len(shown) < 2000, f"{type(error).__name__}: {len(shown)} characters"
+        assert repr(error).isprintable(), f"{type(error).__name__}: {repr(error)[:300]}"
+        assert len(repr(error)) < 10_000, f"{type(error).__name__}: {len(repr(error))}"
+
+
+def test_escaped_text_reads_as_the_escapes_python_writes() -> None:
+    """The escape of a CR/LF is the two characters backslash-r, backslash-n, as in a literal."""
+    error = ServerError(
+        status_code=503, code="Slow\nDown", message="x\r\nFORGED", request_id="\x1b"
+    )
+    assert "Slow\\nDown (503): x\\r\\nFORGED [request_id=\\x1b]" == str(error)
+
+
+def test_attributes_keep_the_raw_server_text() -> None:
+    """Only what is displayed changes: every attribute holds exactly what the server sent."""
+    text = "x\r\n\x1b[2J" + "y" * 5000
+    error = ServiceError(status_code=500, code=text, message=text, request_id=text, trace_id=text)
+    parse = ResponseParseError("bad", request_id=text)
+    token = PaginationError("repeated", next_token=text)
+    assert [text] * 6 == [
+        error.code,
+        error.message,
+        error.request_id,
+        error.trace_id,
+        parse.request_id,
+        token.next_token,
+    ]
+
+
+def test_a_long_piece_is_cut_at_200_characters_with_a_marker() -> None:
+    """Each piece of server text shows at most 200 characters, the last an ellipsis."""
+    error = ServerError(status_code=503, message="m" * 5000, request_id="r" * 5000)
+    text = str(error)
+    assert ": " + "m" * 199 + "… [request_id=" + "r" * 199 + "…]" == text[text.index(": ") :]
+
+
+@given(
+    code=st.none() | st.text(max_size=300),
+    message=st.none() | st.text(max_size=300),
+    request_id=st.none() | st.text(max_size=300),
+    url=st.none() | st.text(max_size=300),
+)
+@settings(max_examples=300, deadline=None)
+def test_any_service_text_gives_one_printable_bounded_line(
+    code: str | None, message: str | None, request_id: str | None, url: str | None
+) -> None:
+    """Whatever the pieces hold, str() of a ServiceError is one printable line of bounded length."""
+    error = ServiceError(
+        status_code=500, code=code, message=message, request_id=request_id, method="GET", url=url
+    )
+    assert str(error).isprintable()
+    assert len(str(error)) <= 4 * 201 + 40
+
+
+# --------------------------------------------------------------------------- not found on a 200
+
+
+def test_a_job_reported_non_existent_on_a_200_is_not_called_an_http_error() -> None:
+    """NonExistJobIds on a 200: the message says the service reported it, not 'HTTP error (200)'."""
+    error = JobNotFoundError(
+        job_id="b1",
+        status_code=200,
+        message="the service reported it as non-existent",
+        request_id="r1",
+        method="GET",
+        url=URL,
+    )
+    assert (
+        "job 'b1' not found: the service reported it as non-existent (HTTP 200)"
+        f" [request_id=r1] GET {URL}"
+    ) == str(error)
+
+
+@pytest.mark.parametrize("status", [300, 400, 404, 500, 0, 999])
+def test_a_status_that_is_not_2xx_without_a_code_is_an_http_error(status: int) -> None:
+    """Without a code, a failing status still reads 'HTTP error (status)'."""
+    assert f"HTTP error ({status})" == str(ServiceError(status_code=status))

@@ -11,18 +11,23 @@ Answers: whatever bytes the service sends, with whatever status, a call
 returns records or raises a :class:`~ci_async.CIError` -- never ``KeyError``,
 ``ExpatError`` or another stray exception. Entity declarations are refused.
 
-The example budgets below add up to about 14,000 examples per run (async
-tests count once per event loop), in about half a minute.
+Every fuzz test counts the examples it actually ran (:data:`EXAMPLES_RUN`);
+the end of a pytest run that includes this module prints them, per test and
+in all (async tests count once per event loop).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+import re
 import string
-from collections.abc import AsyncIterator, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote_to_bytes
 
 import anyio
@@ -45,6 +50,7 @@ from ci_async import (
     Session,
     ThrottledError,
     TimeInterval,
+    TransportError,
     WaitTimeoutError,
 )
 from ci_async._decode import (
@@ -76,9 +82,21 @@ LIST_PARAMS = {
 }
 
 
-def fuzz(examples: int) -> settings:
-    """Hypothesis settings for one fuzz test: ``examples`` examples, no deadline."""
-    return settings(
+#: How many examples each fuzz test actually ran in this session (both event loops
+#: summed for the async ones): reported at the end of the run by tests/conftest.py.
+EXAMPLES_RUN: Counter[str] = Counter()
+
+_T = TypeVar("_T", bound=Callable[..., Any])
+
+
+def fuzz(examples: int) -> Callable[[_T], _T]:
+    """Hypothesis settings for one fuzz test (``examples`` at most, no deadline), counted.
+
+    Every example that reaches the test's body is counted in :data:`EXAMPLES_RUN`,
+    so the figures reported are what ran, not the ``max_examples`` asked for
+    (hypothesis stops early when a strategy has no more distinct examples).
+    """
+    chosen = settings(
         max_examples=examples,
         deadline=None,
         suppress_health_check=[
@@ -87,6 +105,27 @@ def fuzz(examples: int) -> settings:
             HealthCheck.filter_too_much,
         ],
     )
+
+    def decorate(test: _T) -> _T:
+        name = test.__name__
+        counted: Callable[..., Any]
+        if inspect.iscoroutinefunction(test):
+
+            @functools.wraps(test)
+            async def counted(*args: Any, **kwargs: Any) -> Any:
+                EXAMPLES_RUN[name] += 1
+                return await test(*args, **kwargs)
+
+        else:
+
+            @functools.wraps(test)
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                EXAMPLES_RUN[name] += 1
+                return test(*args, **kwargs)
+
+        return cast("_T", chosen(counted))
+
+    return decorate
 
 
 # --- a recording service -----------------------------------------------------------------
@@ -231,16 +270,269 @@ AWARE = st.datetimes(
 )
 
 
-def valid_job_id(text: str) -> bool:
+def valid_job_id(text: object) -> bool:
     """Whether the library should accept ``text`` as a job id (the documented rule)."""
     import unicodedata
 
     return (
-        0 < len(text) <= 128
+        isinstance(text, str)
+        and 0 < len(text) <= 128
         and not any(ch in "/?#%\\," for ch in text)
         and not any(ch.isspace() or unicodedata.category(ch)[0] in "CZ" for ch in text)
         and text != "."
         and ".." not in text
+    )
+
+
+# --- the documented rules, written out independently ----------------------------------------------
+#
+# Each fuzz test below asserts that the library refuses an input exactly when
+# these say it is invalid (and accepts it exactly when they say it is valid),
+# so a refusal is checked too, not only an acceptance.
+
+
+def int_between(value: object, low: int, high: int | None = None) -> bool:
+    """An int (not a bool) with ``low <= value <= high`` (no upper bound when ``high`` is None)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    return low <= value and (high is None or value <= high)
+
+
+def is_seconds(value: object, *, allow_zero: bool = False) -> bool:
+    """A finite number of seconds, > 0 (or >= 0 with ``allow_zero``); not a bool."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+
+
+def sendable(value: object, max_length: int | None = None) -> bool:
+    """Non-empty text that UTF-8 can carry (no lone surrogate), at most ``max_length`` long."""
+    if not isinstance(value, str) or not value:
+        return False
+    if max_length is not None and len(value) > max_length:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: Characters XML 1.0 cannot carry (a create body is XML).
+NOT_XML = set(map(chr, [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF]))
+
+
+def xml_text(value: object) -> bool:
+    """Sendable text that XML 1.0 can carry."""
+    return sendable(value) and not any(char in NOT_XML for char in str(value))
+
+
+def wire_time(value: object) -> bool:
+    """An aware datetime whose UTC offset is whole minutes (what the wire format writes)."""
+    if not isinstance(value, datetime):
+        return False
+    offset = value.utcoffset()
+    return offset is not None and offset.total_seconds() % 60 == 0
+
+
+def valid_state(value: object) -> bool:
+    """A JobState, one of its wire strings, or "All"."""
+    return isinstance(value, JobState) or (
+        isinstance(value, str) and value in {*(s.value for s in JobState), "All"}
+    )
+
+
+def valid_states(value: object) -> bool:
+    """None, one state, or a non-empty iterable (not a str) of states."""
+    if value is None or isinstance(value, str):
+        return value is None or valid_state(value)
+    if not isinstance(value, Iterable):
+        return False
+    items = list(value)
+    return bool(items) and all(valid_state(item) for item in items)
+
+
+def valid_filters(filters: dict[str, Any]) -> bool:
+    """Whether ``list_jobs(**filters)`` is valid, by the documented rules."""
+    get = filters.get
+    after, before = get("created_after"), get("created_before")
+    order: Any = get("order")
+    checks = [
+        get("type") is None
+        or isinstance(get("type"), JobType)
+        or (isinstance(get("type"), str) and get("type") in {t.value for t in JobType}),
+        valid_states(get("states")),
+        order is None or (isinstance(order, str) and order.lower() in {"desc", "asc"}),
+        after is None or wire_time(after),
+        before is None or wire_time(before),
+        *(
+            get(name) is None or sendable(get(name), 1024)
+            for name in ("workflow_id", "job_id", "name")
+        ),
+        get("page_size") is None or int_between(get("page_size"), 1, 100),
+        get("limit") is None or int_between(get("limit"), 0),
+        get("next_token") is None or sendable(get("next_token")),
+        isinstance(get("prefetch", True), bool),
+        get("deadline") is None or is_seconds(get("deadline")),
+    ]
+    if not all(checks):
+        return False
+    return after is None or before is None or after <= before
+
+
+def valid_get_jobs(job_ids: object, concurrency: object) -> bool:
+    """An iterable (not a str or bytes) of valid ids, and an int concurrency >= 1."""
+    if isinstance(job_ids, str | bytes) or not isinstance(job_ids, Iterable):
+        return False
+    return all(valid_job_id(each) for each in job_ids) and int_between(concurrency, 1)
+
+
+def valid_wait(job_id: object, wait: object, poll_interval: object, on_update: object) -> bool:
+    """A valid id, a timeout of None or seconds > 0, a poll interval > 0, a callable or None."""
+    return (
+        valid_job_id(job_id)
+        and (wait is None or is_seconds(wait))
+        and is_seconds(poll_interval)
+        and (on_update is None or callable(on_update))
+    )
+
+
+BUCKET_RULE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-[0-9]{1,20}")
+REGION_RULE = re.compile(r"[a-z]{2,12}(?:-[a-z0-9]{1,32}){1,3}")
+
+
+def valid_create(arguments: dict[str, Any]) -> bool:
+    """Whether ``create_job(**arguments)`` is valid, by the documented rules."""
+    get = arguments.get
+    name, job_input = get("name"), get("input")
+    if not (isinstance(name, str) and 1 <= len(name) <= 128 and name.strip() and xml_text(name)):
+        return False
+    if not isinstance(job_input, JobInput):
+        return False
+    sources = [
+        value
+        for value in (job_input.prefix, job_input.manifest, job_input.url_file, job_input.object)
+        if value is not None
+    ]
+    if len(sources) != 1 or not xml_text(sources[0]):
+        return False
+    workflow_ids = get("workflow_ids", ())
+    if isinstance(workflow_ids, str | bytes) or not isinstance(workflow_ids, Iterable):
+        return False
+    workflow_ids = list(workflow_ids)
+    if not all(
+        isinstance(each, str)
+        and each
+        and "," not in each
+        and not any(char.isspace() for char in each)
+        and xml_text(each)
+        for each in workflow_ids
+    ):
+        return False
+    texts = ("tag", "queue_id", "template_id", "user_data", "callback")
+    if not all(get(field) is None or xml_text(get(field)) for field in texts):
+        return False
+    level = get("job_level")
+    if level is not None and not int_between(level, 0, 2):
+        return False
+    output = get("output")
+    if output is not None:
+        if not isinstance(output, Output):
+            return False
+        if output.bucket is not None and not BUCKET_RULE.fullmatch(output.bucket):
+            return False
+        if output.region is not None and not REGION_RULE.fullmatch(output.region):
+            return False
+        if output.object is not None and not xml_text(output.object):
+            return False
+    interval = get("time_interval")
+    if interval is not None:
+        if not isinstance(interval, TimeInterval):
+            return False
+        start, end = interval.start, interval.end
+        if not all(when is None or wire_time(when) for when in (start, end)):
+            return False
+        if start is not None and end is not None and start > end:
+            return False
+    job_fields = [field for field in (*texts, "job_level", "output") if get(field) is not None]
+    return bool(workflow_ids) != bool(job_fields)
+
+
+def valid_endpoint(value: object, *, allow_insecure_http: bool) -> bool:
+    """An absolute http(s) URL without userinfo, query or fragment; http only to loopback."""
+    import ipaddress
+
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    try:
+        text.encode("utf-8")  # a lone surrogate cannot be sent (httpx would not say so itself)
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, UnicodeEncodeError):
+        return False
+    if url.scheme not in {"http", "https"} or not url.host or url.userinfo:
+        return False
+    if url.query or url.fragment or "?" in text or "#" in text:
+        return False
+    if url.scheme == "http" and not allow_insecure_http:
+        host = url.host.strip("[]")
+        if host.lower() != "localhost":
+            try:
+                return ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                return False
+    return True
+
+
+def valid_session(arguments: dict[str, Any]) -> bool:
+    """Whether ``Session(signer=..., **arguments)`` is valid, by the documented rules."""
+    get = arguments.get
+    insecure = get("allow_insecure_http", False)
+    bucket, region = get("bucket"), get("region")
+    return (
+        isinstance(insecure, bool)
+        and isinstance(bucket, str)
+        and bool(BUCKET_RULE.fullmatch(bucket))
+        and isinstance(region, str)
+        and bool(REGION_RULE.fullmatch(region))
+        and (
+            "endpoint" not in arguments
+            or get("endpoint") is None
+            or valid_endpoint(get("endpoint"), allow_insecure_http=insecure)
+        )
+        and (get("timeout") is None or is_seconds(get("timeout")))
+        and (get("max_connections") is None or int_between(get("max_connections"), 1))
+        and (get("max_response_bytes") is None or int_between(get("max_response_bytes"), 1))
+        and (get("retry") is None or isinstance(get("retry"), RetryPolicy))
+    )
+
+
+def valid_retry_policy(
+    max_attempts: object, backoff: object, max_backoff: object, max_retry_after: object
+) -> bool:
+    """An int >= 1 of attempts, and finite numbers of seconds >= 0."""
+    return int_between(max_attempts, 1) and all(
+        is_seconds(value, allow_zero=True) for value in (backoff, max_backoff, max_retry_after)
+    )
+
+
+def header_safe(value: object, *, ascii_only: bool) -> bool:
+    """Non-empty printable text without spaces (and ASCII when it is sent in a header)."""
+    return (
+        isinstance(value, str)
+        and bool(value)
+        and " " not in value
+        and value.isprintable()
+        and (value.isascii() or not ascii_only)
+    )
+
+
+def valid_credentials(secret_id: object, secret_key: object, token: object) -> bool:
+    """An ASCII id, a key, and no token or an ASCII one: each non-empty, printable, no spaces."""
+    return (
+        header_safe(secret_id, ascii_only=True)
+        and header_safe(secret_key, ascii_only=False)
+        and (token is None or header_safe(token, ascii_only=True))
     )
 
 
@@ -319,14 +611,18 @@ async def test_get_jobs_arguments_work_or_are_refused_before_any_request(
     job_ids: Any, concurrency: Any
 ) -> None:
     """get_jobs: a lookup of the distinct ids, or ValueError/TypeError and no request."""
+    valid = valid_get_jobs(job_ids, concurrency)
     async with recorded_session() as (session, recorder):
         try:
             found = await session.get_jobs(job_ids, concurrency=concurrency)
         except (ValueError, TypeError) as exc:
             event(f"refused: {type(exc).__name__}")
+            reason = str(exc)
+            assert not valid, f"refused valid arguments: {reason}"
             assert [] == recorder.requests
             return
         event("accepted")
+        assert valid, "accepted invalid arguments"
 
     assert list(dict.fromkeys(job_ids)) == [job.job_id for job in found.jobs]
     assert len(found.jobs) == len(recorder.requests)
@@ -344,6 +640,7 @@ async def test_wait_for_job_arguments_work_or_are_refused_before_any_request(
     job_id: str, wait: Any, poll_interval: Any, on_update: Any
 ) -> None:
     """wait_for_job: the (terminal) job, or ValueError/TypeError and no request."""
+    valid = valid_wait(job_id, wait, poll_interval, on_update)
     async with recorded_session() as (session, recorder):
         recorder.reply = lambda request: httpx.Response(
             200, content=encode_response([_terminal(request)])
@@ -355,15 +652,19 @@ async def test_wait_for_job_arguments_work_or_are_refused_before_any_request(
                 )
         except (ValueError, TypeError) as exc:
             event(f"refused: {type(exc).__name__}")
+            reason = str(exc)
+            assert not valid, f"refused valid arguments: {reason}"
             assert [] == recorder.requests
             return
         except WaitTimeoutError:
             # A valid but tiny timeout (microseconds) can pass before the first answer.
             event("timed out")
+            assert valid
             assert isinstance(wait, float)
             assert wait < 0.5
             return
         event("accepted")
+        assert valid, "accepted invalid arguments"
 
     assert (job_id, 1) == (job.job_id, len(recorder.requests))
 
@@ -404,17 +705,29 @@ FILTERS = st.fixed_dictionaries(
 @fuzz(1200)
 async def test_list_filters_work_or_are_refused_at_once(filters: dict[str, Any]) -> None:
     """list_jobs: each filter in its own parameter, or ValueError/TypeError at once, no request."""
+    valid = valid_filters(filters)
     async with recorded_session() as (session, recorder):
         try:
             iterator = session.list_jobs(**filters)
         except (ValueError, TypeError) as exc:
             event(f"refused: {type(exc).__name__}")
+            reason = str(exc)
+            assert not valid, f"refused valid filters: {reason}"
             assert [] == recorder.requests
             return
         event("accepted")
+        assert valid, "accepted invalid filters"
         assert [] == recorder.requests
-        with anyio.fail_after(5):
-            jobs = [job async for job in iterator]
+        try:
+            with anyio.fail_after(5):
+                jobs = [job async for job in iterator]
+        except TransportError as exc:
+            # A valid but tiny deadline (say 1e-300 s) can pass before the first page.
+            event("deadline passed")
+            reason = str(exc)
+            assert "deadline exceeded" in reason
+            assert filters["deadline"] < 0.5
+            return
 
     assert [] == jobs
     if filters.get("limit") == 0:
@@ -512,14 +825,18 @@ async def test_create_arguments_work_or_are_refused_before_any_request(
     arguments: dict[str, Any],
 ) -> None:
     """create_job: one POST whose XML carries the text unchanged, or ValueError/TypeError."""
+    valid = valid_create(arguments)
     async with recorded_session() as (session, recorder):
         try:
             await session.create_job(**arguments)
         except (ValueError, TypeError) as exc:
             event(f"refused: {type(exc).__name__}")
+            reason = str(exc)
+            assert not valid, f"refused valid arguments: {reason}"
             assert [] == recorder.requests
             return
         event("accepted")
+        assert valid, "accepted invalid arguments"
 
     # The body carries the text intact (surrounding whitespace aside: XML readers,
     # the service's as ours, strip it), and nothing else: no element was injected.
@@ -581,12 +898,16 @@ SESSION = st.fixed_dictionaries(
 @fuzz(1200)
 def test_session_arguments_work_or_are_refused(arguments: dict[str, Any]) -> None:
     """Session(...): a session, or ValueError/TypeError (it makes no connection either way)."""
+    valid = valid_session(arguments)
     try:
         session = Session(signer=NullSigner(), **arguments)
     except (ValueError, TypeError) as exc:
         event(f"refused: {type(exc).__name__}")
+        reason = str(exc)
+        assert not valid, f"refused valid arguments: {reason}"
         return
     event("accepted")
+    assert valid, "accepted invalid arguments"
 
     assert arguments["bucket"] == session.bucket
     assert session.endpoint.startswith(("https://", "http://"))
@@ -610,6 +931,7 @@ def test_retry_policy_arguments_work_or_are_refused(
     retry_after: float | None,
 ) -> None:
     """RetryPolicy(...) or ValueError/TypeError; a valid policy's delay is finite and >= 0."""
+    valid = valid_retry_policy(max_attempts, backoff, max_backoff, max_retry_after)
     try:
         policy = RetryPolicy(
             max_attempts=max_attempts,
@@ -619,8 +941,11 @@ def test_retry_policy_arguments_work_or_are_refused(
         )
     except (ValueError, TypeError) as exc:
         event(f"refused: {type(exc).__name__}")
+        reason = str(exc)
+        assert not valid, f"refused valid arguments: {reason}"
         return
     event("accepted")
+    assert valid, "accepted invalid arguments"
 
     delay = policy.delay(attempt, retry_after)
     assert math.isfinite(delay)
@@ -635,12 +960,16 @@ def test_retry_policy_arguments_work_or_are_refused(
 @fuzz(700)
 def test_credentials_work_or_are_refused(secret_id: Any, secret_key: Any, token: Any) -> None:
     """Credentials(...) holds only header-safe text, or raises ValueError/TypeError."""
+    valid = valid_credentials(secret_id, secret_key, token)
     try:
         credentials = Credentials(secret_id, secret_key, token=token)
     except (ValueError, TypeError) as exc:
         event(f"refused: {type(exc).__name__}")
+        reason = str(exc)
+        assert not valid, f"refused valid credentials: {reason}"
         return
     event("accepted")
+    assert valid, "accepted invalid credentials"
 
     for text in (credentials.secret_id, credentials.token or "x"):
         assert text.isascii()

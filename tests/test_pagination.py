@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import gc
+import tracemalloc
 
 import anyio
 import httpx
 import pytest
 
 from ci_async import JobIterator, JobPage, PaginationError, SessionClosedError, TransportError
+from ci_async._parallel import PageQuery
 
 from ._session_support import ListService, Recorder, error, make_job, session_for, xml
 from ._xml import encode_response
 
 pytestmark = pytest.mark.anyio
+
+
+#: The most requests a listing that must stop early may make before the test fails.
+MAX_REQUESTS = 10
 
 
 def ids(count: int, start: int = 0) -> list[str]:
@@ -286,6 +292,9 @@ async def test_a_repeated_token_raises_after_its_page() -> None:
     }
 
     async def handler(request: httpx.Request) -> httpx.Response:
+        # A bound of its own: without the guard the listing would cycle for ever
+        # (and never yield to the event loop for a timeout to fire).
+        assert len(recorder.requests) <= MAX_REQUESTS, "the token cycle was not detected"
         return xml(200, pages[request.url.params.get("nextToken")])
 
     recorder = Recorder(handler)
@@ -297,7 +306,7 @@ async def test_a_repeated_token_raises_after_its_page() -> None:
 
     async with session_for(recorder) as session:
         with pytest.raises(PaginationError) as caught:
-            await consume(session.list_jobs())
+            await consume(session.list_jobs(limit=50))
 
     assert (ids(3), "a", 3) == (got, caught.value.next_token, len(recorder.requests))
 
@@ -306,9 +315,13 @@ async def test_a_token_equal_to_the_starting_token_is_repeated() -> None:
     """A page pointing back to the token that fetched it is a loop."""
 
     async def handler(_: httpx.Request) -> httpx.Response:
+        # Without the guard every later page repeats job 0 (dropped as a duplicate)
+        # and the listing would ask for ever: this bound makes that a failure.
+        assert len(recorder.requests) <= MAX_REQUESTS, "the repeated token was not detected"
         return xml(200, encode_response([make_job(0)], next_token="same"))
 
-    async with session_for(Recorder(handler)) as session:
+    recorder = Recorder(handler)
+    async with session_for(recorder) as session:
         iterator = session.list_jobs(next_token="same")
         await iterator.__anext__()
         with pytest.raises(PaginationError):
@@ -547,3 +560,62 @@ async def test_deadline_bounds_the_whole_iteration() -> None:
         await iterator.__anext__()
         with anyio.fail_after(20), pytest.raises(TransportError, match="deadline"):
             await iterator.__anext__()
+
+
+# --- the repeated-token guard's memory --------------------------------------------------------
+
+LONG_TOKEN = 60_000
+
+
+def long_token(index: int) -> str:
+    """A distinct 60 KB token: a long common prefix, the page number at the end."""
+    return "P" * (LONG_TOKEN - 8) + f"{index:08d}"
+
+
+async def listing_of_long_tokens(pages: int, *, cycle_to: int | None = None) -> JobIterator:
+    """An iterator over ``pages`` one-job pages whose tokens are 60 KB each, run to the end.
+
+    The page after the last points back to page ``cycle_to`` when given (a cycle),
+    else there is none. Tokens are made afresh on every call, as a service's would
+    be: only what the iterator keeps stays alive.
+    """
+
+    async def fetch(query: PageQuery, deadline_at: float | None) -> JobPage:
+        token = query.token
+        index = 0 if token is None else int(token[-8:])
+        following: int | None = index + 1
+        if index + 1 == pages:
+            following = cycle_to
+        next_token = None if following is None else long_token(following)
+        await anyio.lowlevel.checkpoint()
+        return JobPage((make_job(index),), next_token, None)
+
+    iterator = JobIterator(fetch, check_open=lambda: None, background=set(), prefetch=False)
+    with anyio.fail_after(60):
+        async for _ in iterator:
+            pass
+    return iterator
+
+
+async def test_the_guard_keeps_a_digest_per_token_not_the_token() -> None:
+    """1,000 pages of 60 KB tokens: the iterator holds well under a megabyte, not 60 MB."""
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        iterator = await listing_of_long_tokens(1000)
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert iterator.exhausted
+    assert held - before < 1024 * 1024, f"{(held - before) / 2**20:.1f} MiB held"
+
+
+async def test_a_cycle_of_long_tokens_is_still_caught() -> None:
+    """Tokens that differ only in their last characters: no false repeat; a real cycle caught."""
+    with pytest.raises(PaginationError) as caught:
+        await listing_of_long_tokens(50, cycle_to=7)
+
+    assert long_token(7) == caught.value.next_token
+    assert len(str(caught.value)) < 200

@@ -1,12 +1,16 @@
 """Secrets: no key, token or signature in any log record, exception or repr; TLS by default.
 
-Every error path is driven with canary credentials against the emulator on a
+Every error path is driven with canary credentials (a temporary pair: key and
+token) against the emulator, or a raw socket server sending broken HTTP, on a
 loopback port while every logger records at DEBUG (httpx, httpcore and aiohttp
-included). Then every log record, every exception of the chain
-(``__cause__``/``__context__``, their ``str``, ``repr``, ``args``, public
-attributes, formatted traceback and pickle) and the ``repr`` of every object a
-user may print is searched for the canaries, for every ``q-signature`` the
-emulator received and for the signing keys derived from the secret key.
+included), on three variants: asyncio over httpx's transport, asyncio over
+:class:`~ci_async.AiohttpTransport`, trio over httpx's. Then every log record,
+every exception of the chain (``__cause__``/``__context__``, their ``str``,
+``repr``, ``args``, attributes such as ``request``, ``request_info`` and
+``headers``, the traceback rendered with the locals of every frame as Sentry,
+rich or ``pytest --showlocals`` would, and pickle) and the ``repr`` of every
+object a user may print is searched for the canaries, for every
+``q-signature`` sent and for the signing keys derived from the secret key.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import pytest
 from ci_async import (
     AiohttpTransport,
     AuthError,
+    CIError,
     CosSigner,
     Credentials,
     CredentialsError,
@@ -50,6 +55,7 @@ from ci_async._signing import parse_authorization
 from ci_async.testing import Emulator, EmulatorServer
 
 from ._session_support import make_job
+from .reliability._raw import RawConnection, header_of, raw_server
 from .reliability._support import BUCKET, REGION, NullSigner, closed_port, page_body
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -82,7 +88,14 @@ def secrets_of(emulator: Emulator) -> list[str]:
 
 
 def exception_texts(exc: BaseException) -> list[str]:
-    """Everything an exception chain can show: str, repr, args, attributes, traceback, pickle."""
+    """Everything an exception chain can show.
+
+    Its traceback, plain and rendered with the locals of every frame (what
+    Sentry, rich or ``pytest --showlocals`` print); and for each exception of
+    the chain: ``str``, ``repr``, ``args``, every attribute (private ones
+    too), the headers of any request, response or aiohttp ``request_info``
+    reachable from it, and its pickle.
+    """
     texts = ["".join(traceback.format_exception(type(exc), exc, exc.__traceback__))]
     seen: set[int] = set()
     pending: list[BaseException] = [exc]
@@ -92,10 +105,50 @@ def exception_texts(exc: BaseException) -> list[str]:
             continue
         seen.add(id(current))
         texts += [str(current), repr(current), repr(current.args)]
-        texts += [repr(value) for name, value in vars(current).items() if not name.startswith("_")]
+        texts += [repr(value) for value in vars(current).values()]
+        texts += frame_locals(current)
+        for name in ("request", "response", "request_info", "headers", "history"):
+            try:
+                value = getattr(current, name, None)
+            except RuntimeError:  # httpx: "The .request property has not been set."
+                continue
+            texts += reachable_texts(value)
         if type(current).__module__ == "ci_async":
             texts.append(pickle.dumps(current).decode("latin-1"))
         pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+    return texts
+
+
+def frame_locals(exc: BaseException) -> list[str]:
+    """The locals of the library's frames of ``exc``'s traceback, as a renderer shows them.
+
+    (What ``traceback.TracebackException(..., capture_locals=True)``, Sentry or
+    rich print: ``name = repr(value)``; a ``repr`` that fails is skipped, as
+    those renderers do.) Every frame counts but the tests' own, whose locals
+    hold the canaries on purpose.
+    """
+    texts: list[str] = []
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        if str(frame.f_globals.get("__name__", "")).startswith("tests."):
+            continue  # the test's own frames: what they hold is the test's business
+        for name, value in frame.f_locals.items():
+            try:
+                texts.append(f"{frame.f_code.co_name}: {name} = {value!r}")
+            except Exception:
+                continue
+    return texts
+
+
+def reachable_texts(value: object) -> list[str]:
+    """``repr`` of ``value`` and, for requests, responses and headers, every raw header value."""
+    if value is None:
+        return []
+    texts = [repr(value)]
+    headers = getattr(value, "headers", value)
+    if isinstance(headers, httpx.Headers):
+        texts.append(repr(headers.raw))
+    elif hasattr(headers, "items"):
+        texts.append(repr(list(headers.items())))
     return texts
 
 
@@ -111,6 +164,28 @@ def leaked(texts: list[str], secrets: list[str]) -> list[str]:
 
 
 # --- fixtures --------------------------------------------------------------------------------
+
+
+#: The transport of the sessions made here: set per test by ``anyio_backend`` below.
+TRANSPORT = "httpx"
+
+
+@pytest.fixture(
+    name="anyio_backend",
+    params=[
+        pytest.param(("asyncio", "httpx"), id="asyncio"),
+        pytest.param(("asyncio", "aiohttp"), id="asyncio-aiohttp"),
+        pytest.param(("trio", "httpx"), id="trio"),
+    ],
+)
+def fixture_anyio_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every case under asyncio on both transports, and under trio (httpx's transport)."""
+    global TRANSPORT
+    backend, TRANSPORT = request.param
+    try:
+        yield backend
+    finally:
+        TRANSPORT = "httpx"
 
 
 @pytest.fixture(name="debug_logs")
@@ -142,6 +217,8 @@ def canary_session(url: str, emulator: Emulator, **kwargs: Any) -> Session:
     )
     kwargs.setdefault("retry", FAST)
     kwargs.setdefault("timeout", 2.0)
+    if TRANSPORT == "aiohttp" and "http_client" not in kwargs:
+        kwargs.setdefault("transport", AiohttpTransport())
     return Session(BUCKET, REGION, endpoint=url, **kwargs)
 
 
@@ -416,6 +493,145 @@ async def test_a_provider_message_is_not_copied_into_the_error(
     error = caught.value
     assert [] == leaked([str(error), repr(error), repr(error.args)], [CANARY_KEY])
     assert "RuntimeError" in str(error)
+
+
+# --- hostile servers: broken HTTP, resets, silence ----------------------------------------------
+
+
+class RecordingSigner:
+    """A :class:`CosSigner` with the canary credentials that remembers every Authorization set.
+
+    (The signatures of requests that never reached a server, such as over a
+    TLS handshake that failed, are secrets to look for too.)
+    """
+
+    def __init__(self, credentials: Credentials = CREDENTIALS) -> None:
+        self._signer = CosSigner(credentials)
+        self.authorizations: list[str] = []
+
+    async def sign(self, request: httpx.Request) -> None:
+        """Sign with the canaries; keep the Authorization header."""
+        await self._signer.sign(request)
+        self.authorizations.append(request.headers["authorization"])
+
+    def secrets(self) -> list[str]:
+        """The canaries, every signature made, and the keys derived to make them."""
+        found = [CANARY_KEY, CANARY_TOKEN]
+        for authorization in self.authorizations:
+            fields = parse_authorization(authorization)
+            found.append(fields["q-signature"])
+            derived = hmac.new(CANARY_KEY.encode(), fields["q-key-time"].encode(), hashlib.sha1)
+            found.append(derived.hexdigest())
+        return found
+
+
+def _head(status: bytes, *headers: bytes, length: int = 0) -> bytes:
+    lines = [b"HTTP/1.1 " + status, *headers, b"content-length: " + str(length).encode()]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def _reset_mid_body(conn: RawConnection) -> None:
+    conn.send(_head(b"200 OK", length=5000) + b"<Response><JobsDetail>")
+    conn.reset()
+
+
+def _close_mid_body(conn: RawConnection) -> None:
+    conn.send(_head(b"200 OK", length=5000) + b"<Response><JobsDetail>")
+
+
+def _silence(conn: RawConnection) -> None:
+    conn.hold()
+
+
+def _continue_forever(conn: RawConnection) -> None:
+    while conn.send(b"HTTP/1.1 100 Continue\r\n\r\n") and conn.pause(0.05):
+        pass
+
+
+def _sends(data: bytes) -> Callable[[RawConnection], None]:
+    def behave(conn: RawConnection) -> None:
+        conn.send(data)
+
+    return behave
+
+
+MALFORMED_XML = b"<Response><JobsDetail><JobId>x</JobsDetail>"
+ERROR_XML = b"<Error><Code>InternalError</Code><Message>boom</Message></Error>"
+STATUS_LINE = b"HTTP/1.1 2OO OK\r\ncontent-length: 0\r\n\r\n"
+LONG_HEADER = b"x-long: " + b"a" * 100_000
+HOSTILE_SERVERS: dict[str, tuple[Callable[[RawConnection], None], type[Exception]]] = {
+    "malformed-status-line": (_sends(STATUS_LINE), TransportError),
+    "not-http-at-all": (_sends(b"SSH-2.0-OpenSSH_9.6\r\n\r\n"), TransportError),
+    "malformed-header": (_sends(_head(b"200 OK", b"Broken Header Line")), TransportError),
+    "header-line-too-long": (_sends(_head(b"200 OK", LONG_HEADER)), CIError),
+    "bad-content-length": (_sends(_head(b"200 OK", b"content-length: 1x")), TransportError),
+    "reset-mid-body": (_reset_mid_body, TransportError),
+    "closed-mid-body": (_close_mid_body, TransportError),
+    "read-timeout": (_silence, TransportError),
+    "attempt-timeout": (_continue_forever, TransportError),
+    "malformed-xml": (
+        _sends(_head(b"200 OK", length=len(MALFORMED_XML)) + MALFORMED_XML),
+        ResponseParseError,
+    ),
+    "server-error": (_sends(_head(b"500 Oops", length=len(ERROR_XML)) + ERROR_XML), ServerError),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_SERVERS)
+async def test_a_hostile_server_leaves_no_secret_in_the_chain_or_the_locals(
+    name: str, debug_logs: pytest.LogCaptureFixture, anyio_backend: str
+) -> None:
+    """Broken HTTP, resets and silence: no secret in the chain, its attributes, locals or logs."""
+    behaviour, expected = HOSTILE_SERVERS[name]
+    signer = RecordingSigner()
+
+    with raw_server(behaviour) as server:
+        session = canary_session(server.url, Emulator(), signer=signer, timeout=0.3, retry=FAST)
+        async with session:
+            with anyio.fail_after(30), pytest.raises(expected) as caught:
+                await session.get_job("b0123")
+
+    assert server.heads
+    assert all(header_of(head, "x-ci-security-token") == CANARY_TOKEN for head in server.heads)
+    texts = log_texts(debug_logs.records) + exception_texts(caught.value)
+    assert [] == leaked(texts, signer.secrets())
+
+
+async def test_a_failed_tls_handshake_leaves_no_secret(
+    tls_server: tuple[TlsServer, Any], debug_logs: pytest.LogCaptureFixture, anyio_backend: str
+) -> None:
+    """An untrusted certificate, the request signed with the canaries: no secret anywhere."""
+    server, _ = tls_server
+    signer = RecordingSigner()
+
+    session = canary_session(f"https://127.0.0.1:{server.port}", Emulator(), signer=signer)
+    async with session:
+        with anyio.fail_after(30), pytest.raises(TransportError) as caught:
+            await session.get_job("b0123")
+
+    texts = log_texts(debug_logs.records) + exception_texts(caught.value)
+    assert "CERTIFICATE_VERIFY_FAILED" in "".join(texts)
+    assert signer.authorizations
+    assert [] == leaked(texts, signer.secrets())
+
+
+async def test_the_request_on_a_chained_httpx_error_has_its_secrets_masked(
+    anyio_backend: str,
+) -> None:
+    """The httpx exception chained to a TransportError keeps a request whose secrets are masked."""
+    signer = RecordingSigner()
+
+    async with canary_session(
+        f"http://127.0.0.1:{closed_port()}", Emulator(), signer=signer, retry=None
+    ) as session:
+        with anyio.fail_after(30), pytest.raises(TransportError) as caught:
+            await session.get_job("b0123")
+
+    cause = caught.value.__cause__
+    assert isinstance(cause, httpx.ConnectError)
+    headers = cause.request.headers
+    assert ("[masked]", "[masked]") == (headers["authorization"], headers["x-ci-security-token"])
+    assert (None, None) == (cause.__traceback__, cause.__context__)
 
 
 # --- reprs -------------------------------------------------------------------------------------

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx
 import pytest
 
-from ci_async import JobInput, JobState, JobType, Output, Session, TimeInterval
+from ci_async import (
+    JobInput,
+    JobNotFoundError,
+    JobState,
+    JobType,
+    Output,
+    Session,
+    TimeInterval,
+)
 from ci_async._checks import job_id as check_job_id
 from ci_async._config import bucket_name, endpoint_url, region_name
 from ci_async._create import CreateJobRequest
@@ -98,6 +109,15 @@ def test_good_endpoints_pass(endpoint: str, expected: str) -> None:
     assert expected == str(endpoint_url(endpoint, allow_insecure_http=False)).rstrip("/")
 
 
+def test_an_endpoint_with_a_lone_surrogate_is_a_plain_value_error() -> None:
+    """Found by fuzzing: httpx raised UnicodeEncodeError, not InvalidURL, for such a URL."""
+    for endpoint in ("\ud800", "https://example.com/\ud800", "https://exa\ud800mple.com"):
+        with pytest.raises(ValueError, match="endpoint") as caught:
+            endpoint_url(endpoint, allow_insecure_http=False)
+        assert type(caught.value) is ValueError
+        assert "\\ud800" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     "endpoint",
     [
@@ -114,6 +134,49 @@ def test_bad_endpoints_raise_value_error(endpoint: str) -> None:
     """Non-http(s), userinfo, query, fragment and insecure remote http are refused."""
     with pytest.raises(ValueError, match="endpoint"):
         endpoint_url(endpoint, allow_insecure_http=False)
+
+
+#: A secret that must never be quoted back.
+PASSWORD = "PW-s3cr3t-9d1f"
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        f"https://ci.example.com/?token={PASSWORD}",
+        f"https://ci.example.com?token={PASSWORD}",
+        f"https://ci.example.com/base?sign={PASSWORD}&x=1",
+        f"http://ci.example.com/?token={PASSWORD}",
+        f"http://127.0.0.1:8321/?token={PASSWORD}",
+        f"ftp://ci.example.com/?token={PASSWORD}",
+        f"https://ci.example.com/#token={PASSWORD}",
+        f"https://ci.example.com/?#{PASSWORD}",
+        f"https://exa mple.com/?token={PASSWORD}",
+        f"https://ci.example.com:99999/?token={PASSWORD}",
+        f"https://user:{PASSWORD}@ci.example.com/?token={PASSWORD}",
+        f"//ci.example.com/?token={PASSWORD}",
+        f"ci.example.com/?token={PASSWORD}",
+    ],
+)
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_a_refused_endpoint_hides_its_query_like_its_userinfo(
+    endpoint: str, source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ValueError of an endpoint with a query (or fragment) shows neither, only a marker."""
+    argument: str | None = None
+    if source == "argument":
+        argument = endpoint
+    else:
+        monkeypatch.setenv("CI_ASYNC_ENDPOINT", endpoint)
+
+    with pytest.raises(ValueError, match=r"endpoint|CI_ASYNC_ENDPOINT") as caught:
+        Session(BUCKET, REGION, signer=CountingSigner(), endpoint=argument)
+
+    text = str(caught.value)
+    assert PASSWORD not in text
+    assert PASSWORD not in repr(caught.value.args)
+    assert "token" not in text
+    assert "hidden" in text or "unparseable" in text
 
 
 def test_insecure_http_can_be_allowed() -> None:
@@ -212,6 +275,70 @@ async def test_bad_job_ids_raise_before_any_request(job_id: str, recorder: Recor
                 await call()
 
     assert [] == recorder.requests
+
+
+DOCS_ERRORS = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
+
+
+def _python_string(code: str) -> str:
+    """A table cell's Python string: a literal, or a literal repeated (``"x" * 129``)."""
+    node = ast.parse(code, mode="eval").body
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        text, times = ast.literal_eval(node.left), ast.literal_eval(node.right)
+        assert isinstance(text, str)
+        assert isinstance(times, int)
+        return text * times
+    value = ast.literal_eval(node)
+    assert isinstance(value, str)
+    return value
+
+
+def documented_job_ids() -> list[tuple[str, bool]]:
+    """The rows of the job-id table of docs/errors.md: (id, refused before any request?)."""
+    rows: list[tuple[str, bool]] = []
+    in_table = False
+    for line in DOCS_ERRORS.read_text(encoding="utf-8").splitlines():
+        if line.startswith("| Job id (as a Python string)"):
+            in_table = True
+            continue
+        if not in_table or line.startswith("|---"):
+            continue
+        if not line.startswith("|"):
+            break
+        ids_cell, verdict = [cell.strip() for cell in line.strip("|").split("|")][:2]
+        refused = verdict.startswith("yes")
+        assert refused or verdict.startswith("no"), line
+        rows += [(_python_string(code), refused) for code in re.findall(r"`([^`]+)`", ids_cell)]
+    return rows
+
+
+def test_the_job_id_table_of_the_docs_has_both_kinds_of_rows() -> None:
+    """docs/errors.md lists job ids that are sent and job ids that are refused."""
+    rows = documented_job_ids()
+    assert {True, False} == {refused for _, refused in rows}
+    assert ("123", False) in rows
+
+
+@pytest.mark.parametrize(("job_id", "refused"), documented_job_ids())
+async def test_job_ids_behave_as_docs_errors_says(job_id: str, refused: bool) -> None:
+    """Refused ids raise ValueError, sending nothing; any other id is sent, the service judges."""
+
+    async def not_found(request: httpx.Request) -> httpx.Response:
+        body = b"<Response><NonExistJobIds>" + request.url.path.rsplit("/", 1)[1].encode()
+        return httpx.Response(200, content=body + b"</NonExistJobIds></Response>")
+
+    recorder = Recorder(not_found)
+    async with session_for(recorder) as session:
+        if refused:
+            with pytest.raises(ValueError, match="job"):
+                await session.get_job(job_id)
+            assert [] == recorder.requests
+            return
+        with pytest.raises(JobNotFoundError) as caught:
+            await session.get_job(job_id)
+
+    assert [f"/inventorytriggerjob/{job_id}"] == [r.url.path for r in recorder.requests]
+    assert (job_id, 200) == (caught.value.job_id, caught.value.status_code)
 
 
 @pytest.mark.parametrize("job_id", [None, 12, b"abc"])

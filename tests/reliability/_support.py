@@ -176,6 +176,81 @@ def live_tasks() -> int:
     return len(asyncio.all_tasks())
 
 
+class CountingTransport(httpx.AsyncBaseTransport):
+    """A transport wrapper counting the responses handed out and the responses closed.
+
+    A response the library forgets to close shows as ``opened > closed`` at
+    once: no garbage collection, finalizer or pool bookkeeping can hide it
+    (aiohttp releases an abandoned response's connection when the response
+    is collected; httpx's pool never learns of it).
+
+    Attributes:
+        inner: The wrapped transport.
+        opened: Responses returned so far.
+        closed: Of those, how many had their stream closed.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.opened = 0
+        self.closed = 0
+
+    @property
+    def open(self) -> int:
+        """Responses handed out and not closed yet."""
+        return self.opened - self.closed
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """The inner transport's response, its stream counted."""
+        response = await self.inner.handle_async_request(request)
+        self.opened += 1
+        stream = response.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=_CountedStream(stream, self),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        """Close the inner transport."""
+        await self.inner.aclose()
+
+
+class _CountedStream(httpx.AsyncByteStream):
+    def __init__(self, stream: httpx.AsyncByteStream, owner: CountingTransport) -> None:
+        self._stream = stream
+        self._owner = owner
+        self._closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._owner.closed += 1
+        await self._stream.aclose()
+
+
+def counting_transport(max_connections: int) -> CountingTransport:
+    """The transport of this test's variant, wrapped in a :class:`CountingTransport`.
+
+    httpx's own is set up as the session sets up its own (no connection limit:
+    the session's request slots bound what is in flight).
+    """
+    inner: httpx.AsyncBaseTransport
+    if TRANSPORT == "aiohttp":
+        inner = AiohttpTransport(max_connections=max_connections)
+    else:
+        inner = httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=max_connections)
+        )
+    return CountingTransport(inner)
+
+
 def checked_out(session: Session) -> int:
     """Connections of the session's pool that are serving a request right now.
 
@@ -186,6 +261,8 @@ def checked_out(session: Session) -> int:
     if client is None:
         return 0
     transport = client._transport
+    if isinstance(transport, CountingTransport):
+        transport = transport.inner
     if isinstance(transport, AiohttpTransport):
         aiohttp_session = transport._session
         if aiohttp_session is None:

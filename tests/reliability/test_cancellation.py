@@ -1,10 +1,14 @@
 """Cancellation and resources: cancelled calls leave no connection, task or warning behind.
 
-Runs against the emulator on a real loopback port, under asyncio (aiohttp
-transport) and trio (httpx's transport). "Checked out" connections are read
-from inside the transport's pool (:func:`~._support.checked_out`); the
-server's own counters confirm that every connection is closed once the
-session is.
+Runs against the emulator on a real loopback port, under asyncio (over httpx's
+transport and over aiohttp's) and trio (httpx's transport). "Checked out"
+connections are read from inside the transport's pool
+(:func:`~._support.checked_out`); every response the transport hands out is
+counted by a wrapper (:class:`~._support.CountingTransport`), and must have
+been closed by the library itself, checked before any garbage collection
+(which would quietly release a leaked one: aiohttp does when a response is
+collected); the server's own counters confirm that every connection is
+closed once the session is.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ._support import (
     GUARD,
     checked_out,
     collect_garbage,
+    counting_transport,
     live_tasks,
     session_on,
     wait_until,
@@ -139,8 +144,11 @@ async def test_a_thousand_cancelled_calls_leave_nothing_behind(
     emulator.faults.trickle_next(50, chunk_size=512, interval=0.002)
     emulator.faults.fail_next(30, status=503)
     tasks_before = live_tasks()
+    responses = counting_transport(POOL)
 
-    async with session_on(server.url, emulator, max_connections=POOL) as session:
+    async with session_on(
+        server.url, emulator, transport=responses, max_connections=POOL
+    ) as session:
         with anyio.fail_after(GUARD * 3):
             operations = mixed_operations(session, emulator, VICTIMS)
             completed = 0
@@ -148,6 +156,12 @@ async def test_a_thousand_cancelled_calls_leave_nothing_behind(
                 completed += await run_and_cancel(operations[wave : wave + WAVE], seed=wave)
             await wait_until(lambda: checked_out(session) == 0)
             in_use = checked_out(session)
+            # Every response handed out was closed by the library itself: counted
+            # before any garbage collection, which would release a leaked one
+            # (aiohttp does when a response is collected).
+            with contextlib.suppress(TimeoutError):
+                await wait_until(lambda: responses.open == 0)
+            left_open = responses.open
             # A cancelled listing's background page request ends once its iterator
             # is collected: settle, then count (a task that never ends fails here).
             collect_garbage()
@@ -160,7 +174,8 @@ async def test_a_thousand_cancelled_calls_leave_nothing_behind(
                     group.start_soon(session.get_job, job.job_id)
 
     await wait_until(lambda: server.stats.open_connections == 0)
-    assert (0, tasks_before) == (in_use, tasks_after)
+    assert (0, 0, tasks_before) == (left_open, in_use, tasks_after)
+    assert responses.opened >= completed
     assert 0 < completed < VICTIMS  # cancellations did land part way
     assert [] == leftovers(recorded_warnings, caplog)
 
@@ -174,11 +189,15 @@ async def test_breaking_out_of_a_listing_cancels_its_prefetch(
     """Dropping an iterator after break (no aclose) ends its background request."""
     emulator.faults.latency(0.05)
     tasks_before = live_tasks()
+    responses = counting_transport(16)
 
-    async with session_on(server.url, emulator) as session:
+    async with session_on(server.url, emulator, transport=responses) as session:
         with anyio.fail_after(GUARD):
             async for _ in session.list_jobs(page_size=5):
                 break
+            # The prefetch ends by itself (its iterator is gone): its response is
+            # closed by the library, before and without any garbage collection.
+            await wait_until(lambda: responses.opened >= 1 and responses.open == 0)
             collect_garbage()
             await wait_until(lambda: live_tasks() == tasks_before and checked_out(session) == 0)
 
@@ -194,15 +213,17 @@ async def test_cancelling_get_jobs_cancels_every_request(
     """get_jobs of many ids, cancelled mid-way: all its requests stop, the pool is free."""
     emulator.faults.latency(0.02)
     tasks_before = live_tasks()
+    responses = counting_transport(4)
 
-    async with session_on(server.url, emulator, max_connections=4) as session:
+    async with session_on(server.url, emulator, transport=responses, max_connections=4) as session:
         with anyio.move_on_after(0.05) as scope:
             await session.get_jobs([job.job_id for job in emulator.jobs], concurrency=8)
         with anyio.fail_after(GUARD):
             await wait_until(lambda: checked_out(session) == 0)
         tasks_after = live_tasks()
+        left_open = responses.open
 
-    assert (True, tasks_before) == (scope.cancelled_caught, tasks_after)
+    assert (True, tasks_before, 0) == (scope.cancelled_caught, tasks_after, left_open)
     assert [] == leftovers(recorded_warnings, caplog)
 
 

@@ -234,6 +234,9 @@ async def test_a_repeated_next_token_raises_pagination_error(
 ) -> None:
     """A token the service already sent: the page's jobs, then PaginationError, no loop."""
     emulator.faults.repeat_token_next(1)
+    # Without the guard the listing would go round for ever: past ten requests the
+    # emulator refuses (a 400), which fails this test at once instead of at the guard.
+    emulator.faults.fail_next(1000, status=400, when=lambda _: len(emulator.requests) > 10)
     got: list[str] = []
 
     with anyio.fail_after(GUARD), pytest.raises(PaginationError) as caught:
@@ -250,7 +253,8 @@ async def test_a_token_cycle_over_several_pages_raises_pagination_error(anyio_ba
     async with scripted(by_token(table)) as (service, url), session_on(url) as session:
         got: list[str] = []
         with anyio.fail_after(GUARD), pytest.raises(PaginationError):
-            await drain(session.list_jobs(), got)
+            # limit: without the guard the cycle yields jobs for ever; this ends it.
+            await drain(session.list_jobs(limit=50), got)
 
     assert (ids(3), 3) == (got, len(service.requests))
 

@@ -190,7 +190,7 @@ def resume_option(token: str) -> str:
     if token.isprintable():
         return f"--next-token {shlex.quote(token)}"
     if any(unicodedata.category(char) == "Cc" for char in token):
-        remark = "the token holds control characters, which ci_async may refuse back"
+        remark = "the token holds control characters"
     else:
         remark = "the token holds invisible characters"
     return f"--next-token {ansi_c_quote(token)} ({remark}; shown in bash/zsh $'...' quoting)"

@@ -82,8 +82,18 @@ TERMINAL_STATES: frozenset[JobState] = frozenset(
 )
 
 
-_optional_str = attrs_optional(require_str)
+def _optional_str(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # (A plain function, not a composed validator: records are built by the thousand.)
+    if value is not None and type(value) is not str:
+        require_str(value, attribute.name)
+
+
 _optional_time = attrs_optional(aware_datetime)
+
+
+def _str(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not str:
+        require_str(value, attribute.name)  # (a str enum member passes here)
 
 
 def _int(value: object, name: str) -> int:
@@ -263,9 +273,9 @@ class Job:
     """
 
     job_id: str = attrs.field(validator=attrs_check(_non_empty_str))
-    type: JobType | str = attrs.field(validator=attrs_check(require_str))
+    type: JobType | str = attrs.field(validator=_str)
     name: str | None = None
-    state: JobState | str = attrs.field(validator=attrs_check(require_str))
+    state: JobState | str = attrs.field(validator=_str)
     code: str | None = None
     message: str | None = None
     creation_time: datetime | None = None

@@ -10,6 +10,7 @@ asyncio over :class:`~ci_async.AiohttpTransport`, trio over httpx's).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import subprocess
@@ -37,6 +38,7 @@ from ci_async import (
 from ci_async.testing import Emulator, EmulatorServer
 
 from .._session_support import make_job
+from . import _support
 from ._raw import RawConnection, raw_server
 from ._support import FAST, GUARD, Reply, RetryLog, Seen, drain, page_body, scripted, session_on
 
@@ -497,6 +499,49 @@ async def test_any_token_the_service_sent_can_be_resumed_from(
     assert token == saved
     assert [make_job(1).job_id] == rest
     assert token == service.requests[-1].params["nextToken"]
+
+
+async def test_a_long_listing_of_60_kb_tokens_holds_no_token_it_has_passed(
+    anyio_backend: str,
+) -> None:
+    """300 pages, each with a distinct 60 KB token: the memory held does not grow with them.
+
+    Over httpx's own transport nothing is kept: not the repeated-token guard's
+    (digests), not the standard library's URL cache, which httpx's cookie
+    handling fills with every request's URL. AiohttpTransport goes through
+    yarl, whose caches keep the last 128 URLs it parsed (a bound, documented).
+    """
+    pages, middle = 300, 150
+
+    def token(index: int) -> str:
+        return "T" * 59_990 + f"{index:010d}"
+
+    def answer(request: Seen) -> Reply:
+        index = int(request.params.get("nextToken", "0")[-10:])
+        following = None if index + 1 == pages else token(index + 1)
+        return Reply(page_body([make_job(index)], next_token=following))
+
+    async with scripted(answer) as (service, url), session_on(url) as session:
+        service.requests = collections.deque(maxlen=2)  # type: ignore[assignment] # the server's own
+        listing = session.list_jobs(prefetch=False)
+        with anyio.fail_after(GUARD):
+            await listing.__anext__()
+        tracemalloc.start()
+        try:
+            before, _ = tracemalloc.get_traced_memory()
+            with anyio.fail_after(GUARD * 3):
+                for _ in range(middle):
+                    await listing.__anext__()
+                halfway, _ = tracemalloc.get_traced_memory()
+                rest = [job async for job in listing]
+            held, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+
+    assert pages - 1 - middle == len(rest)
+    assert held - halfway < 2 * 1024 * 1024, f"{(held - halfway) / 2**20:.1f} MiB more"
+    if _support.TRANSPORT == "httpx":
+        assert held - before < 6 * 1024 * 1024, f"{(held - before) / 2**20:.1f} MiB held"
 
 
 async def test_a_token_too_long_to_send_back_raises_pagination_error(anyio_backend: str) -> None:

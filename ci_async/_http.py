@@ -84,6 +84,11 @@ class Pace:
     def __init__(self) -> None:
         self._until = -math.inf
 
+    @property
+    def holding(self) -> bool:
+        """Whether a pause is on now."""
+        return self._until > anyio.current_time()
+
     async def wait(self) -> None:
         """Sleep until the shared pause is over (at once when there is none)."""
         # A loop, not an Event: another request may lengthen the pause while this one sleeps.
@@ -176,17 +181,28 @@ class Sender:
                 content=content,
                 headers=request_headers,
             )
-            with anyio.CancelScope(deadline=deadline) as scope:
-                if pace is not None:
+            if pace is not None and pace.holding:
+                with anyio.CancelScope(deadline=deadline) as pausing:
                     await pace.wait()
+                if pausing.cancelled_caught:
+                    self._fail_deadline(request, attempt, failure)
+            # One scope bounds the attempt: by the deadline, or by attempt_timeout.
+            limit = self._settings.attempt_timeout
+            bound = deadline if limit is None else min(deadline, anyio.current_time() + limit)
+            with anyio.CancelScope(deadline=bound) as scope:
                 outcome = await self._attempt(client, slots, request, idempotent=idempotent)
+            if scope.cancelled_caught:
+                if bound >= deadline:
+                    self._fail_deadline(request, attempt, failure)
+                msg = f"the attempt took longer than attempt_timeout ({limit:g}s)"
+                outcome = _Failure.of(
+                    AttemptTimeoutError(msg, request=request), idempotent=idempotent
+                )
             if len(request.url.raw_path) > _LONG_URL and _CLEAR_URL_CACHE is not None:
                 # httpx's cookie handling runs every request's URL through
                 # urllib.parse.urlsplit, whose cache (3.11+) keeps the last 128 URLs:
                 # with 60 KB page tokens, 15 MB held for nothing. Let go of ours.
                 _CLEAR_URL_CACHE()
-            if scope.cancelled_caught:
-                self._fail_deadline(request, attempt, failure)
             if isinstance(outcome, httpx.Response):
                 if outcome.is_success:
                     return outcome
@@ -222,17 +238,9 @@ class Sender:
         try:
             await self._acquire(slots, request)
             try:
-                limit = self._settings.attempt_timeout
-                with anyio.CancelScope(
-                    deadline=math.inf if limit is None else anyio.current_time() + limit
-                ) as bound:
-                    await self._settings.signer.sign(request)
-                    response = await client.send(request, stream=True, follow_redirects=False)
-                    answer = await self._read(response)
-                if bound.cancelled_caught:
-                    msg = f"the attempt took longer than attempt_timeout ({limit:g}s)"
-                    raise AttemptTimeoutError(msg, request=request)
-                return answer
+                await self._settings.signer.sign(request)
+                response = await client.send(request, stream=True, follow_redirects=False)
+                return await self._read(response)
             finally:
                 slots.release()
         except (httpx.HTTPError, OSError) as exc:
@@ -244,6 +252,12 @@ class Sender:
 
     async def _acquire(self, slots: anyio.Semaphore, request: httpx.Request) -> None:
         """Wait for a request slot, at most the ``pool`` timeout."""
+        try:
+            slots.acquire_nowait()  # the common case: a slot is free (no timer needed)
+        except anyio.WouldBlock:
+            pass
+        else:
+            return  # (no checkpoint here: the request that follows has plenty)
         pool = self._settings.timeout.pool
         with anyio.move_on_after(pool) as waiting:
             await slots.acquire()

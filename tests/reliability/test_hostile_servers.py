@@ -539,9 +539,11 @@ async def test_a_long_listing_of_60_kb_tokens_holds_no_token_it_has_passed(
             tracemalloc.stop()
 
     assert pages - 1 - middle == len(rest)
-    assert held - halfway < 2 * 1024 * 1024, f"{(held - halfway) / 2**20:.1f} MiB more"
+    # (Python 3.10's urlsplit keeps up to 20 URLs, ~2.4 MB here, cleared when full:
+    # bounded, so it stays within these margins; 150 more tokens kept would be 9 MB.)
+    assert held - halfway < 4 * 1024 * 1024, f"{(held - halfway) / 2**20:.1f} MiB more"
     if _support.TRANSPORT == "httpx":
-        assert held - before < 6 * 1024 * 1024, f"{(held - before) / 2**20:.1f} MiB held"
+        assert held - before < 8 * 1024 * 1024, f"{(held - before) / 2**20:.1f} MiB held"
 
 
 async def test_a_token_too_long_to_send_back_raises_pagination_error(anyio_backend: str) -> None:

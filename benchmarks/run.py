@@ -522,23 +522,41 @@ class Sizes:
     token_pages: int
 
 
+def contest(
+    report: Report,
+    key: str,
+    title: str,
+    entries: Mapping[str, Entry],
+    items: int,
+    repeat: int,
+    server: Server,
+    *,
+    unit: str,
+    **figures: Any,
+) -> dict[str, Runs]:
+    """Check the entries agree, time them in turns and record the scenario ``key``."""
+    before = load()
+    reference = verify(entries, items)  # identical ids in identical order, or an error
+    runs = take_turns(entries, repeat, items, reference, server.pid)
+    report.scenario(
+        key,
+        title,
+        unit=unit,
+        **figures,
+        load_before=before,
+        load_after=load(),
+        contenders={k: v.as_json() for k, v in runs.items()},
+    )
+    return runs
+
+
 def scenario_list(report: Report, pool: dict[str, Worker], server: Server, sizes: Sizes) -> None:
     jobs = sizes.jobs
     title = f"list all {jobs:,} jobs, 100 per page, loopback"
     print(title, flush=True)
     command = {"op": "list", "target": target_json(server.target)}
     entries = {name: (pool[name], command) for name in c.ALL}
-    before = load()
-    reference = verify(entries, jobs)
-    runs = take_turns(entries, sizes.short_repeat, jobs, reference, server.pid)
-    report.scenario(
-        "list",
-        title,
-        unit="jobs/s",
-        load_before=before,
-        load_after=load(),
-        contenders={k: v.as_json() for k, v in runs.items()},
-    )
+    runs = contest(report, "list", title, entries, jobs, sizes.short_repeat, server, unit="jobs/s")
     report.table(title, "jobs/s", runs)
     report.goals += [
         ratio(runs, c.CI_HTTPX, c.SDK, f"list {jobs // 1000}k: {c.CI_HTTPX} / sdk", 1.3),
@@ -596,17 +614,7 @@ def scenario_stall(report: Report, pool: dict[str, Worker], server: Server, size
     print(title, flush=True)
     command = {"op": "stall", "target": target_json(server.target), "interval": 0.001}
     entries = {name: (pool[name], command) for name in c.ASYNC}
-    before = load()
-    reference = verify(entries, jobs)
-    runs = take_turns(entries, sizes.short_repeat, jobs, reference, server.pid)
-    report.scenario(
-        "stall",
-        title,
-        unit="ms",
-        load_before=before,
-        load_after=load(),
-        contenders={k: v.as_json() for k, v in runs.items()},
-    )
+    runs = contest(report, "stall", title, entries, jobs, sizes.short_repeat, server, unit="ms")
     width = max(len(name) for name in runs)
     spreads = {
         name: " ".join(f"{run['max_ms']:.1f}" for run in r.extra) for name, r in runs.items()
@@ -722,17 +730,16 @@ def scenario_latency(report: Report, pool: dict[str, Worker], server: Server, si
     print(title, flush=True)
     command = {"op": "list", "target": target_json(server.target)}
     entries = {name: (pool[name], command) for name in c.ALL}
-    before = load()
-    reference = verify(entries, jobs)
-    runs = take_turns(entries, sizes.short_repeat, jobs, reference, server.pid)
-    report.scenario(
+    runs = contest(
+        report,
         "latency",
         title,
+        entries,
+        jobs,
+        sizes.short_repeat,
+        server,
         unit="jobs/s",
         latency_s=LATENCY,
-        load_before=before,
-        load_after=load(),
-        contenders={k: v.as_json() for k, v in runs.items()},
     )
     report.table(title, "jobs/s", runs)
     report.goals.append(
@@ -758,18 +765,17 @@ def scenario_prefetch(
                 "options": {"work": WORK, "prefetch": prefetch},
             }
             entries[f"{name} prefetch={'on' if prefetch else 'off'}"] = (pool[name], command)
-    before = load()
-    reference = verify(entries, jobs)
-    runs = take_turns(entries, sizes.short_repeat, jobs, reference, server.pid)
-    report.scenario(
+    runs = contest(
+        report,
         "prefetch",
         title,
+        entries,
+        jobs,
+        sizes.short_repeat,
+        server,
         unit="jobs/s",
         latency_s=LATENCY,
         work_s=WORK,
-        load_before=before,
-        load_after=load(),
-        contenders={k: v.as_json() for k, v in runs.items()},
     )
     report.table(title, "jobs/s", runs)
     on, off = runs[f"{c.CI_HTTPX} prefetch=on"], runs[f"{c.CI_HTTPX} prefetch=off"]
@@ -806,31 +812,30 @@ def scenario_parallel(
     print(title, flush=True)
     target = target_json(server.target)
     par = f"{c.CI_HTTPX} parallel={PARALLEL}"
+    sequential = f"{c.CI_HTTPX} sequential"
     entries: dict[str, Entry] = {
         par: (
             pool[c.CI_HTTPX],
             {"op": "list", "target": target, "options": {"parallel": PARALLEL}},
         ),
-        "sequential": (pool[c.CI_HTTPX], {"op": "list", "target": target}),
+        sequential: (pool[c.CI_HTTPX], {"op": "list", "target": target}),
         c.SDK: (pool[c.SDK], {"op": "list", "target": target}),
     }
-    before = load()
-    reference = verify(entries, jobs)  # identical ids in identical order, or an error
-    runs = take_turns(entries, sizes.repeat, jobs, reference, server.pid)
-    runs[f"{c.CI_HTTPX} sequential"] = runs.pop("sequential")
-    report.scenario(
+    runs = contest(
+        report,
         "parallel",
         title,
+        entries,
+        jobs,
+        sizes.repeat,
+        server,
         unit="jobs/s",
         latency_s=LATENCY,
         identical_ids_in_order=True,
-        load_before=before,
-        load_after=load(),
-        contenders={k: v.as_json() for k, v in runs.items()},
     )
     report.table(title, "jobs/s", runs)
     for row, theirs, target_ratio in parallel_rows(jobs):
-        other = f"{c.CI_HTTPX} sequential" if theirs == "sequential" else theirs
+        other = sequential if theirs == "sequential" else theirs
         report.goals.append(ratio(runs, par, other, row, target_ratio))
     # verify() and every timed run compared the digests of the ids in order: they matched.
     report.goals.append(attrs.evolve(parallel_check(jobs), value=1.0))

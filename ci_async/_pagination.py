@@ -10,8 +10,6 @@ resume. A page fetched ahead runs as a
 
 from __future__ import annotations
 
-import hashlib
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
@@ -32,9 +30,7 @@ from ._parallel import (
     is_parallel_token,
 )
 from ._query import ListFilters
-from ._text import shown
-
-_logger = logging.getLogger("ci_async")
+from ._repeats import drop_repeats, token_digest
 
 __all__ = ["FetchPage", "JobIterator"]
 
@@ -48,11 +44,6 @@ MAX_PARALLEL = 64
 SERVICE_PAGE_SIZE = 10
 #: The service's largest page.
 MAX_PAGE_SIZE = 100
-
-
-def token_digest(token: str) -> bytes:
-    """A fixed-size fingerprint of a token: what the repeated-token guard keeps."""
-    return hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 class JobIterator(AsyncIterator[Job]):
@@ -176,7 +167,7 @@ class JobIterator(AsyncIterator[Job]):
         self._repeated: str | None = None
         self._pending: BackgroundRequest[JobPage] | None = None
         self._request_id: str | None = None
-        self._recent: frozenset[str] | set[str] = frozenset()
+        self._recent: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         return (
@@ -385,28 +376,8 @@ class JobIterator(AsyncIterator[Job]):
             self._last_page = True
         return True
 
-    def _drop_repeats(self, jobs: tuple[Job, ...], request_id: str | None) -> tuple[Job, ...]:
-        """``jobs`` without those already on the previous page or earlier on this one."""
-        recent = self._recent
-        ids = {job.job_id for job in jobs}
-        self._recent = ids
-        if len(ids) == len(jobs) and recent.isdisjoint(ids):
-            return jobs
-        kept: list[Job] = []
-        seen = set(recent)
-        for job in jobs:
-            if job.job_id not in seen:
-                seen.add(job.job_id)
-                kept.append(job)
-        _logger.info(
-            "skipped %d job(s) the service listed twice [request_id=%s]",
-            len(jobs) - len(kept),
-            None if request_id is None else shown(request_id),  # server text: escaped, cut
-        )
-        return tuple(kept)
-
     def _accept(self, token: str | None, page: JobPage) -> None:
-        jobs = self._drop_repeats(page.jobs, page.request_id)
+        jobs, self._recent = drop_repeats(page.jobs, self._recent, page.request_id)
         wanted = self._wanted()
         self._truncated = wanted is not None and len(jobs) > wanted
         if self._truncated:  # the service ignored `size`: never yield past the limit

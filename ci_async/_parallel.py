@@ -35,6 +35,8 @@ most ``4 * parallel`` pages buffered (and at most ``2 * parallel`` of them
 before the window a new request is for, so the pages needed soonest come
 first), at most ``4 * parallel + 2`` windows alive: memory does not grow with
 the listing. A throttled request pauses every window (:class:`~ci_async._http.Pace`).
+A request that ends starts the next ones itself: a consumer slow with its
+page does not hold the listing back.
 
 Resuming: :meth:`ParallelPages.snapshot` describes what has not been handed
 out yet: the windows left, each with the token of its first page not handed
@@ -61,6 +63,7 @@ import attrs
 from ._background import BackgroundRequest
 from ._errors import PaginationError
 from ._models import Job, JobPage
+from ._repeats import drop_repeats, token_digest
 
 __all__ = [
     "TOKEN_PREFIX",
@@ -74,7 +77,6 @@ __all__ = [
 
 #: What starts a composite (parallel) token.
 TOKEN_PREFIX = "ci_async.parallel.v1."  # noqa: S105 - a marker, not a secret
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @attrs.frozen
@@ -210,7 +212,7 @@ class _Window:
     done: bool = False
     position: int | None = None  # the second the chain has reached
     pages: deque[tuple[str | None, JobPage]] = attrs.Factory(deque)
-    pending: BackgroundRequest[JobPage] | None = None
+    pending: BackgroundRequest[None] | None = None
     error: Exception | None = None
     after: int | None = None  # the seconds its requests send (None: the caller's bound),
     before: int | None = None  # fixed when the chain starts
@@ -284,7 +286,7 @@ class ParallelPages:
         self._far: int | None = None
         self._frontier: int | None = None
         self._width: int | None = None  # seconds a new window spans
-        self._probe: BackgroundRequest[JobPage] | None = None
+        self._probe: BackgroundRequest[None] | None = None
         self._probe_done = False
         self._cut = self._carved = isinstance(start, Snapshot)
         if isinstance(start, Snapshot):
@@ -328,7 +330,7 @@ class ParallelPages:
             CIError: A request of the listing failed (after its retries).
         """
         while True:
-            await self._pump()
+            self._schedule()
             if not self._windows:
                 if self._frontier is None and (self._carved or not self._cut):
                     await self.aclose()  # a probe may still be on its way
@@ -381,13 +383,15 @@ class ParallelPages:
             jobs += sum(len(page.jobs) for _, page in window.pages)
         return pages, jobs
 
-    async def _pump(self) -> None:
-        """Take in what has finished, then start what the free slots allow."""
+    def _schedule(self) -> None:
+        """Start what the free slots allow.
+
+        Called by the consumer and by every request as it ends, so that a
+        consumer slow with its page does not hold the listing back.
+        """
         for each in self._windows:
             if each.pending is not None and each.pending.done:
-                await self._collect(each)
-        if self._probe is not None and self._probe.done:
-            await self._collect_probe()
+                each.pending = None  # cancelled
         if self._closed:
             return
         while self._in_flight() < self._parallel:
@@ -557,14 +561,21 @@ class ParallelPages:
             after=self._after if window.after is None else _when(window.after),
             before=self._before if window.before is None else _when(window.before),
         )
-        window.pending = self._spawn(query)
+        window.pending = self._spawn(query, lambda page, error: self._settle(window, page, error))
 
-    def _spawn(self, query: PageQuery) -> BackgroundRequest[JobPage]:
+    def _spawn(
+        self, query: PageQuery, settle: Callable[[JobPage | None, Exception | None], None]
+    ) -> BackgroundRequest[None]:
+        """Run ``query`` beside the consumer; ``settle`` takes its page or error as it ends."""
         fetch, deadline_at = self._fetch, self._deadline_at
 
-        async def run() -> JobPage:
+        async def run() -> None:
             try:
-                return await fetch(query, deadline_at)
+                page = await fetch(query, deadline_at)
+            except Exception as exc:  # raised when the caller reaches it
+                settle(None, exc)
+            else:
+                settle(page, None)
             finally:
                 self._changed.set()
 
@@ -572,33 +583,32 @@ class ParallelPages:
 
     def _start_probe(self) -> None:
         """One job in the other order: where the data ends."""
-        self._probe = self._spawn(PageQuery(size=1, ascending=not self._ascending))
+        query = PageQuery(size=1, ascending=not self._ascending)
+        self._probe = self._spawn(query, self._settle_probe)
 
-    async def _collect_probe(self) -> None:
-        probe, self._probe = self._probe, None
-        assert probe is not None
+    def _settle_probe(self, page: JobPage | None, error: Exception | None) -> None:
+        self._probe = None
         self._probe_done = True
-        try:
-            page = await probe.result()
-        except Exception as exc:  # the head raises it in turn
-            self._windows[0].error = exc
-            return
-        if page is not None and page.jobs:
+        if error is not None:  # the head raises it in turn
+            self._windows[0].error = error
+        elif page is not None and page.jobs:
             self._far = _second(page.jobs[0])
         self._try_carve()
+        self._schedule()
 
-    async def _collect(self, window: _Window) -> None:
-        request, window.pending = window.pending, None
-        assert request is not None
-        try:
-            page = await request.result()
-        except Exception as exc:  # raised when the caller reaches this window
-            window.error = exc
-            return
-        if page is None:  # cancelled
-            return
+    def _settle(self, window: _Window, page: JobPage | None, error: Exception | None) -> None:
+        """Take in a window's page (or error), then start what that allows."""
+        window.pending = None
+        if error is not None:
+            window.error = error
+        elif page is not None:
+            self._take(window, page)
+        self._schedule()
+
+    def _take(self, window: _Window, page: JobPage) -> None:
+        """Buffer a page of ``window``'s chain and move the chain on."""
         token = window.token
-        jobs = self._fresh(window, page.jobs)
+        jobs, window.recent = drop_repeats(page.jobs, window.recent, page.request_id)
         seconds = [_second(job) for job in jobs]
         following = page.next_token or None
         if seconds and seconds[-1] is not None:
@@ -611,7 +621,7 @@ class ParallelPages:
         if following is None or self._beyond(window, seconds):
             window.done = True
         else:
-            digest = hashlib.blake2b(following.encode(), digest_size=16).digest()
+            digest = token_digest(following)
             if digest in window.seen:
                 window.error = PaginationError(
                     "the service sent a NextToken it had already sent: the listing would loop",
@@ -625,14 +635,6 @@ class ParallelPages:
             self._try_carve()
         elif token is None:
             self._adapt(window, len(kept), more=not window.done)
-
-    def _fresh(self, window: _Window, jobs: tuple[Job, ...]) -> tuple[Job, ...]:
-        """``jobs`` without those already on the window's previous page (offset-like tokens)."""
-        recent = window.recent
-        window.recent = frozenset(job.job_id for job in jobs)
-        if not recent:
-            return jobs
-        return tuple(job for job in jobs if job.job_id not in recent)
 
     def _beyond(self, window: _Window, seconds: Sequence[int | None]) -> bool:
         """Whether the chain has passed its window's far edge (the rest is another's)."""

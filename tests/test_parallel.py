@@ -403,6 +403,24 @@ async def test_aclose_cancels_every_request_in_flight(anyio_backend: str) -> Non
             assert hung > 0
 
 
+async def test_windows_are_fetched_while_the_consumer_holds_the_first_page() -> None:
+    """The far end arrives after the first page: the windows start then, not at the next pull."""
+    emulator = skewed("inclusive", jobs=3000)
+    emulator.faults.delay_next(1, seconds=0.2, when=lambda r: r.params.get("size") == "1")
+    async with connect(emulator) as session:
+        async with session.list_jobs(page_size=100, parallel=4) as iterator:
+            first = await anext(iterator)
+            # The consumer is busy with its first job: it asks for nothing more.
+            with anyio.fail_after(5):
+                while not [r for r in emulator.requests if "endCreationTime" in r.params]:  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
+            windows = [r for r in emulator.requests if "endCreationTime" in r.params]
+            rest = [job.job_id async for job in iterator]
+        expected = await ids(session)
+    assert len(windows) >= 1
+    assert [first.job_id, *rest] == expected
+
+
 async def test_jobs_created_during_a_descending_listing_are_not_listed() -> None:
     """Newest first: a job created after the listing started is not in it (as sequentially)."""
     emulator = skewed("inclusive", jobs=1500)

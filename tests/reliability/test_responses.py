@@ -7,6 +7,7 @@ loopback port.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import anyio
@@ -300,14 +301,22 @@ async def test_a_job_repeated_on_the_next_page_is_yielded_once(anyio_backend: st
     assert ids(6) == got
 
 
-async def test_a_job_repeated_within_a_page_is_yielded_once(anyio_backend: str) -> None:
-    """The same JobsDetail twice in one page: once."""
+@pytest.mark.parametrize("parallel", [1, 4])
+async def test_a_job_repeated_within_a_page_is_yielded_once(
+    anyio_backend: str, parallel: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same JobsDetail twice in one page: once, and said at INFO, sequential or parallel."""
     table = pages(([0, 1, 1, 2], None))
 
-    async with scripted(by_token(table)) as (_, url), session_on(url) as session:
-        got = await all_ids(session)
+    with caplog.at_level(logging.INFO, logger="ci_async"):
+        async with scripted(by_token(table)) as (_, url), session_on(url) as session:
+            got = await all_ids(session, parallel=parallel)
 
     assert ids(3) == got
+    skipped = [r.getMessage() for r in caplog.records if "listed twice" in r.getMessage()]
+    assert [message.split(" [")[0] for message in skipped] == [
+        "skipped 1 job(s) the service listed twice"
+    ]
 
 
 async def test_duplicates_do_not_count_against_the_limit(anyio_backend: str) -> None:

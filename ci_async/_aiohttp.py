@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 import httpx
 
+from ._checks import positive_int
 from ._text import shown
 
 if TYPE_CHECKING:
@@ -130,14 +131,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         ttl_dns_cache: int | None = 300,
     ) -> None:
         self._aiohttp, self._yarl = _import_aiohttp()
-        if max_connections is not None and (
-            isinstance(max_connections, bool) or not isinstance(max_connections, int)
-        ):
-            msg = f"max_connections must be an int or None, not {type(max_connections).__name__}"
-            raise TypeError(msg)
-        if max_connections is not None and max_connections < 1:
-            msg = f"max_connections must be at least 1 or None, not {max_connections!r}"
-            raise ValueError(msg)
+        if max_connections is not None:
+            positive_int(max_connections, "max_connections", minimum=1)
         given: object = verify
         if not isinstance(given, bool | ssl.SSLContext):
             msg = f"verify must be a bool or an ssl.SSLContext, not {type(given).__name__}"

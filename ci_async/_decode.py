@@ -63,12 +63,20 @@ from ._models import (
 from ._wire import parse_time
 
 __all__ = [
+    "MAX_ERROR_BODY",
+    "REQUEST_ID_HEADER",
     "decode_describe",
     "decode_job",
     "decode_job_response",
     "decode_list",
     "error_from_response",
 ]
+
+#: The header carrying the service's request id.
+REQUEST_ID_HEADER = "x-ci-request-id"
+#: The most of an error answer's body read and parsed: an ``<Error>`` document
+#: is well under 1 KB; a larger body (a proxy's page) is opaque text.
+MAX_ERROR_BODY = 64 * 1024
 
 _FORCE_LIST = frozenset({"JobsDetail"})
 _STATES: dict[str, JobState | str] = {member.value: member for member in JobState}
@@ -472,17 +480,13 @@ def _job_id_from_url(url: str) -> str | None:
     return None
 
 
-#: Error documents are a few hundred bytes; anything larger is treated as opaque text.
-_MAX_ERROR_XML = 64 * 1024
-
-
 def _error_fields(body: bytes) -> dict[str, str | None] | None:
     """``Code``/``Message``/``RequestId``/``TraceId`` of an XML error body, else None.
 
     Bodies larger than any error document (a proxy's page, a runaway answer)
     are not parsed at all.
     """
-    if len(body) > _MAX_ERROR_XML or not body[:256].lstrip().startswith(b"<"):
+    if len(body) > MAX_ERROR_BODY or not body[:256].lstrip().startswith(b"<"):
         return None
     try:
         doc = _parse(body)
@@ -550,7 +554,7 @@ def _error_from_response(
         "status_code": status_code,
         "code": code,
         "message": message,
-        "request_id": request_id or _header(headers, "x-ci-request-id"),
+        "request_id": request_id or _header(headers, REQUEST_ID_HEADER),
         "trace_id": trace_id,
         "method": method,
         "url": url,

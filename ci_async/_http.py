@@ -45,7 +45,7 @@ import httpx
 from ._body import ACCEPT_ENCODING, BodyTooLargeError, UndecodableBodyError, read_body
 from ._client import PooledClient
 from ._config import Settings
-from ._decode import error_from_response
+from ._decode import MAX_ERROR_BODY, REQUEST_ID_HEADER, error_from_response
 from ._errors import (
     ResponseParseError,
     ServiceError,
@@ -57,17 +57,14 @@ from ._retry import retryable_exception, retryable_status
 from ._signing import TOKEN_HEADER
 from ._text import shown
 
-__all__ = ["REQUEST_ID_HEADER", "AttemptTimeoutError", "Pace", "Sender"]
+__all__ = ["AttemptTimeoutError", "Pace", "Sender"]
 
 logger = logging.getLogger("ci_async")
 
-REQUEST_ID_HEADER = "x-ci-request-id"
 #: Beyond this, a request URL is not left in the standard library's URL cache.
 _LONG_URL = 4096
 #: ``urllib.parse.urlsplit`` is an ``functools.lru_cache`` from Python 3.11 on.
 _CLEAR_URL_CACHE = getattr(urllib.parse.urlsplit, "cache_clear", None)
-#: The most of an error answer's body read: an ``<Error>`` document is well under 1 KB.
-MAX_ERROR_BODY = 64 * 1024
 #: Headers masked in the copy of a request kept on an exception.
 _SECRET_HEADERS = ("authorization", TOKEN_HEADER, "x-cos-security-token", "proxy-authorization")
 

@@ -22,9 +22,9 @@ from ._background import BackgroundRequest
 from ._config import Settings
 from ._create import CreateJobRequest
 from ._credentials import Credentials, CredentialsProvider
-from ._decode import decode_job, decode_job_response, decode_list
+from ._decode import REQUEST_ID_HEADER, decode_job, decode_job_response, decode_list
 from ._errors import PaginationError
-from ._http import REQUEST_ID_HEADER, Pace, Sender
+from ._http import Pace, Sender
 from ._lookup import describe_many
 from ._models import Job, JobInput, JobLookup, JobPage, JobState, JobType, Output, TimeInterval
 from ._pagination import JobIterator

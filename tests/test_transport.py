@@ -688,10 +688,13 @@ def test_trio_is_refused() -> None:
         trio.run(main)
 
 
-def test_max_connections_must_be_positive() -> None:
-    """max_connections=0 is a ValueError (use None for no limit)."""
-    with pytest.raises(ValueError, match="max_connections"):
-        AiohttpTransport(max_connections=0)
+@pytest.mark.parametrize(
+    ("value", "error"), [(0, ValueError), (-1, ValueError), (True, TypeError), ("2", TypeError)]
+)
+def test_max_connections_must_be_a_positive_int(value: object, error: type[Exception]) -> None:
+    """max_connections=0 is a ValueError (use None for no limit); a bool or a str a TypeError."""
+    with pytest.raises(error, match="max_connections"):
+        AiohttpTransport(max_connections=value)  # type: ignore[arg-type]
 
 
 @pytest.mark.anyio

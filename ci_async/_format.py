@@ -29,7 +29,6 @@ from ._text import shown
 
 __all__ = [
     "MAX_DETAIL_TEXT",
-    "MAX_NOTE_TEXT",
     "JobTable",
     "display_width",
     "escape",
@@ -40,8 +39,6 @@ __all__ = [
     "job_to_json",
 ]
 
-#: The longest piece of service text in an ``error:`` or other note line.
-MAX_NOTE_TEXT = 200
 #: The longest value in the detail view (:func:`format_job`); ``--json`` has it all.
 MAX_DETAIL_TEXT = 1000
 #: The widest job id, type and state cells of a table (service ids are 33 characters).

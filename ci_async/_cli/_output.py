@@ -10,7 +10,8 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from .._format import MAX_NOTE_TEXT, escape, format_count
+from .._format import escape, format_count
+from .._text import shown
 
 __all__ = [
     "MAX_ERROR_TEXT",
@@ -137,19 +138,6 @@ def isatty(stream: IO[str]) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-def shown(value: object) -> str:
-    """A piece of service text for an ``error:`` or note line: escaped, at most 200 characters.
-
-    Args:
-        value: A job id, state, code, message...
-
-    Returns:
-        The text through :func:`~ci_async._format.escape`, cut at
-        :data:`~ci_async._format.MAX_NOTE_TEXT` characters.
-    """
-    return escape(value, limit=MAX_NOTE_TEXT)
 
 
 def error_text(exc: BaseException) -> str:

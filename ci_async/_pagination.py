@@ -363,29 +363,26 @@ class JobIterator(AsyncIterator[Job]):
             self._jobs, self._index, self._following = (), 0, None
             return False
         before_page, page, after_page = got
-        wanted = self._wanted()
-        jobs = page.jobs
-        self._truncated = wanted is not None and len(jobs) > wanted
-        if self._truncated:
-            jobs = jobs[:wanted]
-        self._fetched += len(jobs)
-        self._jobs, self._index = jobs, 0
+        self._hold(page.jobs, page.request_id)
         self._page_token, self._following = before_page, after_page
-        self._request_id = page.request_id
         if not after_page.windows:
             self._last_page = True
         return True
 
-    def _accept(self, token: str | None, page: JobPage) -> None:
-        jobs, self._recent = drop_repeats(page.jobs, self._recent, page.request_id)
+    def _hold(self, jobs: tuple[Job, ...], request_id: str | None) -> None:
+        """Make ``jobs`` the page handed out next, cut at the limit."""
         wanted = self._wanted()
         self._truncated = wanted is not None and len(jobs) > wanted
         if self._truncated:  # the service ignored `size`: never yield past the limit
             jobs = jobs[:wanted]
         self._fetched += len(jobs)
         self._jobs, self._index = jobs, 0
+        self._request_id = request_id
+
+    def _accept(self, token: str | None, page: JobPage) -> None:
+        jobs, self._recent = drop_repeats(page.jobs, self._recent, page.request_id)
+        self._hold(jobs, page.request_id)
         self._page_token = token
-        self._request_id = page.request_id
         following = page.next_token or None
         self._following = following
         if following is None:

@@ -178,6 +178,31 @@ def test_missing_bucket_is_a_usage_error(
 
 
 @pytest.mark.parametrize(
+    ("variable", "value", "option"),
+    [
+        ("CI_ASYNC_BUCKET", "Bad_Bucket", "--bucket"),
+        ("CI_ASYNC_REGION", "ap beijing", "--region"),
+    ],
+)
+def test_a_bad_value_from_the_environment_names_its_variable(
+    variable: str,
+    value: str,
+    option: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refused bucket or region read from the environment names the variable, not the option."""
+    monkeypatch.setenv("CI_ASYNC_BUCKET", "examplebucket-1250000000")
+    monkeypatch.setenv("CI_ASYNC_REGION", "ap-beijing")
+    monkeypatch.setenv(variable, value)
+    status = _cli.main(["jobs", "get", "b1"], prog="ci-async")
+    err = capsys.readouterr().err
+    assert (2, 1) == (status, len(err.splitlines()))
+    assert err.startswith(f"error: {variable} must ")
+    assert repr(value) in err
+
+
+@pytest.mark.parametrize(
     "argv",
     [
         [],

@@ -86,10 +86,12 @@ def make_session(args: argparse.Namespace) -> Session:
             raise UsageError(_insecure_http_message(endpoint))
     from .._session import Session
 
+    # The options as given: the library reads the environment itself, and names
+    # the variable when it refuses a value read from it.
     return Session(
-        bucket,
-        region,
-        endpoint=endpoint,
+        getattr(args, "bucket", None) or None,
+        getattr(args, "region", None) or None,
+        endpoint=getattr(args, "endpoint", None) or None,
         timeout=10.0 if timeout is None else timeout,
         allow_insecure_http=insecure,
     )

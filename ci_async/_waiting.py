@@ -17,20 +17,19 @@ __all__ = ["MAX_POLL_INTERVAL", "poll_delays", "wait_for"]
 MAX_POLL_INTERVAL = 30.0
 
 
-def poll_delays(
-    first: float, uniform: Callable[[], float], ceiling: float = MAX_POLL_INTERVAL
-) -> Iterator[float]:
+def poll_delays(first: float, uniform: Callable[[], float]) -> Iterator[float]:
     """The pauses between polls: growing by half each time, jittered ±20%.
+
+    They grow up to :data:`MAX_POLL_INTERVAL` (or ``first``, if that is longer).
 
     Args:
         first: The first pause, in seconds.
         uniform: Source of uniform numbers in ``[0, 1)``.
-        ceiling: The longest pause (``first`` if that is longer).
 
     Yields:
         Pauses in seconds, for ever.
     """
-    interval, top = first, max(first, ceiling)
+    interval, top = first, max(first, MAX_POLL_INTERVAL)
     while True:
         yield interval * (0.8 + 0.4 * uniform())
         interval = min(interval * 1.5, top)

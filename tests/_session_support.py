@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 
 from ci_async import Job, JobInput, JobState, JobType, Operation, RetryPolicy, Session
 from ci_async.testing import Emulator, EmulatorServer
@@ -22,6 +23,14 @@ FAST = RetryPolicy(backoff=0.001, max_backoff=0.002)
 FAST_EMULATOR = RetryPolicy(backoff=0.001, max_backoff=0.002, max_retry_after=0.01)
 
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+
+#: ``(event loop, transport)`` pairs for tests that run on every one: asyncio over
+#: httpx's own transport and over ``AiohttpTransport``, and trio over httpx's.
+LOOPS_AND_TRANSPORTS = [
+    pytest.param(("asyncio", "httpx"), id="asyncio"),
+    pytest.param(("asyncio", "aiohttp"), id="asyncio-aiohttp"),
+    pytest.param(("trio", "httpx"), id="trio"),
+]
 
 
 def make_job(index: int, *, state: JobState | str = JobState.RUNNING) -> Job:

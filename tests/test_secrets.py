@@ -54,7 +54,7 @@ from ci_async import (
 from ci_async._signing import parse_authorization
 from ci_async.testing import Emulator, EmulatorServer
 
-from ._session_support import make_job
+from ._session_support import LOOPS_AND_TRANSPORTS, make_job
 from .reliability._raw import RawConnection, header_of, raw_server
 from .reliability._support import BUCKET, REGION, NullSigner, closed_port, page_body
 
@@ -170,14 +170,7 @@ def leaked(texts: list[str], secrets: list[str]) -> list[str]:
 TRANSPORT = "httpx"
 
 
-@pytest.fixture(
-    name="anyio_backend",
-    params=[
-        pytest.param(("asyncio", "httpx"), id="asyncio"),
-        pytest.param(("asyncio", "aiohttp"), id="asyncio-aiohttp"),
-        pytest.param(("trio", "httpx"), id="trio"),
-    ],
-)
+@pytest.fixture(name="anyio_backend", params=LOOPS_AND_TRANSPORTS)
 def fixture_anyio_backend(request: pytest.FixtureRequest) -> Iterator[str]:
     """Every case under asyncio on both transports, and under trio (httpx's transport)."""
     global TRANSPORT

@@ -10,6 +10,7 @@ import pytest
 from ci_async import Session
 from ci_async.testing import Emulator, EmulatorServer
 
+from .._session_support import LOOPS_AND_TRANSPORTS
 from . import _support
 from ._support import RetryLog, session_on
 
@@ -17,14 +18,7 @@ from ._support import RetryLog, session_on
 JOBS = 25
 
 
-@pytest.fixture(
-    name="anyio_backend",
-    params=[
-        pytest.param(("asyncio", "httpx"), id="asyncio"),
-        pytest.param(("asyncio", "aiohttp"), id="asyncio-aiohttp"),
-        pytest.param(("trio", "httpx"), id="trio"),
-    ],
-)
+@pytest.fixture(name="anyio_backend", params=LOOPS_AND_TRANSPORTS)
 def fixture_anyio_backend(request: pytest.FixtureRequest) -> Iterator[str]:
     """Every case under asyncio on both transports, and under trio (httpx's transport)."""
     backend, _support.TRANSPORT = request.param

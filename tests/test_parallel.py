@@ -317,13 +317,8 @@ async def test_a_throttled_window_pauses_every_window() -> None:
     """One 429 with Retry-After 0.4 s: no other request starts during that pause."""
     emulator = skewed("inclusive", jobs=2000, latency=0.01, clock=time.time)  # real time stamps
     with emulator.serve() as server:
-        async with Session(
-            emulator.bucket,
-            "ap-beijing",
-            endpoint=server.url,
-            credentials=emulator.credentials,
-            retry=RetryPolicy(backoff=0.001, max_backoff=0.002, max_retry_after=5),
-        ) as session:
+        retry = RetryPolicy(backoff=0.001, max_backoff=0.002, max_retry_after=5)
+        async with connect(emulator, server, retry=retry) as session:
             emulator.faults.throttle_next(
                 1, retry_after=0.4, when=lambda r: "endCreationTime" in r.params
             )

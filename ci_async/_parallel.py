@@ -288,6 +288,7 @@ class ParallelPages:
         self._width: int | None = None  # seconds a new window spans
         self._probe: BackgroundRequest[None] | None = None
         self._probe_done = False
+        self._error: Exception | None = None  # the probe's, once no window is left to carry it
         self._cut = self._carved = isinstance(start, Snapshot)
         if isinstance(start, Snapshot):
             self._windows = deque(
@@ -332,6 +333,9 @@ class ParallelPages:
         while True:
             self._schedule()
             if not self._windows:
+                if self._error is not None:
+                    error, self._error = self._error, None
+                    raise error
                 if self._frontier is None and (self._carved or not self._cut):
                     await self.aclose()  # a probe may still be on its way
                     return None
@@ -589,9 +593,15 @@ class ParallelPages:
     def _settle_probe(self, page: JobPage | None, error: Exception | None) -> None:
         self._probe = None
         self._probe_done = True
-        if error is not None:  # the head raises it in turn
-            self._windows[0].error = error
-        elif page is not None and page.jobs:
+        if error is not None:
+            # Raised when the caller reaches it: after the head's pages if the head
+            # is still there, else at once (nothing can be carved without the probe).
+            if self._windows:
+                self._windows[0].error = error
+            else:
+                self._error = error
+            return
+        if page is not None and page.jobs:
             self._far = _second(page.jobs[0])
         self._try_carve()
         self._schedule()
@@ -599,10 +609,13 @@ class ParallelPages:
     def _settle(self, window: _Window, page: JobPage | None, error: Exception | None) -> None:
         """Take in a window's page (or error), then start what that allows."""
         window.pending = None
+        if error is None and page is not None:
+            try:
+                self._take(window, page)
+            except Exception as exc:  # raised when the caller reaches it, as a failed request
+                error = exc
         if error is not None:
             window.error = error
-        elif page is not None:
-            self._take(window, page)
         self._schedule()
 
     def _take(self, window: _Window, page: JobPage) -> None:

@@ -18,9 +18,10 @@ import anyio
 import httpx
 import pytest
 
-from ci_async import PaginationError, RetryPolicy, ServiceError, Session, TransportError
+from ci_async import PaginationError, RetryPolicy, ServiceError, Session, TransportError, _parallel
 from ci_async._parallel import TOKEN_PREFIX, Snapshot, decode_token, encode_token
-from ci_async.testing import Emulator
+from ci_async._repeats import drop_repeats
+from ci_async.testing import Emulator, RecordedRequest
 
 from ._session_support import FAST_EMULATOR, connect
 
@@ -414,6 +415,60 @@ async def test_windows_are_fetched_while_the_consumer_holds_the_first_page() -> 
         expected = await ids(session)
     assert len(windows) >= 1
     assert [first.job_id, *rest] == expected
+
+
+async def test_a_page_the_listing_cannot_take_raises_to_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failure while taking a page in (in the request's task) reaches the caller.
+
+    (It is not lost in the task, where the window would be fetched again and again.)
+    """
+    calls = 0
+
+    def broken(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > 2:
+            msg = "cannot take this page"
+            raise RuntimeError(msg)
+        return drop_repeats(*args)
+
+    monkeypatch.setattr(_parallel, "drop_repeats", broken)
+    emulator = skewed("inclusive", jobs=1500)
+    async with connect(emulator) as session:
+        with anyio.fail_after(10), pytest.raises(RuntimeError, match="cannot take this page"):
+            await ids(session, parallel=4)
+
+
+async def test_a_failed_probe_raises_after_the_first_page() -> None:
+    """The far-end probe fails (after its retries) once the first page is handed out: a typed error.
+
+    The jobs of the head's page come first, then the probe's error, as a later
+    page's error would come in a sequential listing (not a hang).
+    """
+    emulator = skewed("inclusive", jobs=1500)
+
+    def probe(request: RecordedRequest) -> bool:
+        return request.params.get("size") == "1"
+
+    emulator.faults.latency(0.1, when=probe)  # the first page is handed out first
+    emulator.faults.fail_next(100, status=500, when=probe)
+    listed: list[str] = []
+
+    async def collect(session: Session) -> None:
+        async for job in session.list_jobs(page_size=100, parallel=4):
+            listed.append(job.job_id)
+
+    async with connect(emulator) as session:
+        with anyio.fail_after(10), pytest.raises(ServiceError) as raised:
+            await collect(session)
+        emulator.faults.clear()
+        expected = await ids(session)
+    assert 500 == raised.value.status_code
+    # The head's page, less the second it reached (that one is the windows'): in order.
+    assert 0 < len(listed) <= 100
+    assert expected[: len(listed)] == listed
 
 
 async def test_jobs_created_during_a_descending_listing_are_not_listed() -> None:

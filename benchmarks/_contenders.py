@@ -361,8 +361,8 @@ def _job_id(page: dict[str, Any]) -> str | None:
 async def describe_ci_async(name: str, target: Target, ids: Sequence[str], inflight: int) -> Listed:
     """``Session.get_jobs(ids, concurrency=inflight)`` with the session's default settings.
 
-    (The session itself bounds what is in flight: 16 requests over httpx's own
-    transport, 64 over ``AiohttpTransport``; see ``Session(max_connections=)``.)
+    (The session itself bounds what is in flight: 64 requests by default, so
+    all of ``inflight`` here; see ``Session(max_connections=)``.)
     """
     async with session(target, ci_transport(name)) as ci:
         lookup = await ci.get_jobs(ids, concurrency=inflight)

@@ -1,27 +1,42 @@
-"""The session's pooled client: made on first use, tied to one event loop, closed once.
+"""The session's clients: made on first use, tied to one event loop, closed once.
 
-* **Made off the loop.** Building an :class:`httpx.AsyncClient` loads the TLS
-  trust store (~20 ms), so the first call builds it in a worker thread rather
-  than stalling the event loop.
-* **One loop.** The client, its connections and the request slots belong to the
-  event loop (asyncio) or run (trio) of the first call, told apart with
+* **A client per request in flight.** Over httpx's own transport, every
+  request in flight goes out on an :class:`httpx.AsyncClient` of its own
+  (a *lane*), with a pool of one connection kept alive between its requests;
+  lanes are made as needed, up to the session's bound, share one TLS context,
+  and are reused most recently used first. httpx's pool, shared by many
+  requests at once, costs CPU per request that grows with the requests it
+  holds (it walks them against its connections whenever one starts or ends)
+  and hands one idle connection to several waiting requests at once, all but
+  one of which then go round again; a pool serving one request at a time
+  does neither. A transport or client the user passed is shared by every
+  request instead: it bounds itself.
+* **Made off the loop.** Building the first client loads the TLS trust store
+  (~20 ms), so the first call builds it (and the TLS context the others share)
+  in a worker thread rather than stalling the event loop; further lanes take
+  a fraction of a millisecond.
+* **One loop.** The clients, their connections and the request slots belong to
+  the event loop (asyncio) or run (trio) of the first call, told apart with
   sniffio; another loop gets a clear :class:`RuntimeError`.
-* **Closed once, always.** :meth:`PooledClient.aclose` closes the client (or the
-  transport passed in; never a ``http_client``), shielded from cancellation.
-  If nobody does, the event loop does it as it shuts down: while the client is
-  open an async generator of ours stays suspended, and both asyncio
-  (``shutdown_asyncgens``) and trio close the generators still alive at the
-  end of a run, which closes the client. A session dropped mid-run is closed
-  by a task scheduled from its finalizer (:meth:`PooledClient.close_soon`).
-  Either way its connections are closed properly rather than by the garbage
-  collector, whose transports would each warn.
+* **Closed once, always.** :meth:`PooledClient.aclose` closes the clients (or
+  the transport passed in; never a ``http_client``), shielded from
+  cancellation. If nobody does, the event loop does it as it shuts down: while
+  a client is open an async generator of ours stays suspended, and both
+  asyncio (``shutdown_asyncgens``) and trio close the generators still alive
+  at the end of a run, which closes the clients. A session dropped mid-run is
+  closed by a task scheduled from its finalizer
+  (:meth:`PooledClient.close_soon`). Either way its connections are closed
+  properly rather than by the garbage collector, whose transports would each
+  warn.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
+import functools
+import ssl
+from collections.abc import AsyncGenerator, Callable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import anyio
@@ -32,7 +47,7 @@ from ._config import Settings
 from ._errors import SessionClosedError
 from ._version import version
 
-__all__ = ["PooledClient", "running_loop"]
+__all__ = ["Lanes", "PooledClient", "running_loop"]
 
 
 def running_loop() -> object:
@@ -53,13 +68,65 @@ def running_loop() -> object:
     return asyncio.get_running_loop()
 
 
-def _no_cookies() -> CookieJar:
-    """A cookie jar that keeps nothing: no server's cookie is ever sent back."""
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps nothing: no server's cookie is ever sent back.
+
+    Its policy refuses every domain; and what a response sets is not even
+    read, which spares every answer the standard library's cookie parsing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+    def extract_cookies(self, response: object, request: object) -> None:
+        """Keep no cookie of ``response``."""
+
+
+class Lanes:
+    """The clients a session's requests go out on, and the slots that bound them.
+
+    A request takes a slot (:attr:`slots`), then a client (:meth:`take`), and
+    gives both back (:meth:`give`) once its answer is read. With ``make``,
+    each request in flight has a client of its own, made by ``make`` when no
+    idle one is left; without, every request shares ``first``.
+
+    Args:
+        first: The first client; it also builds every request (all are set up alike).
+        in_flight: The most requests in flight at once.
+        make: Makes a further client, or ``None`` to share ``first``.
+    """
+
+    def __init__(
+        self,
+        first: httpx.AsyncClient,
+        in_flight: int,
+        make: Callable[[], httpx.AsyncClient] | None = None,
+    ) -> None:
+        self.first = first
+        self.slots = anyio.Semaphore(in_flight)
+        self.made = [first]
+        self._idle = [first]
+        self._make = make
+
+    def take(self) -> httpx.AsyncClient:
+        """A client for one request (the caller holds a slot): the most recently idle one."""
+        if self._make is None:
+            return self.first
+        if self._idle:
+            return self._idle.pop()
+        client = self._make()
+        self.made.append(client)
+        return client
+
+    def give(self, client: httpx.AsyncClient) -> None:
+        """Give back the client :meth:`take` returned, and the slot."""
+        if self._make is not None:
+            self._idle.append(client)
+        self.slots.release()
 
 
 class PooledClient:
-    """The one :class:`httpx.AsyncClient` of a session, and its request slots.
+    """A session's clients (see :class:`Lanes`) and their lifecycle.
 
     Args:
         settings: The session's validated settings.
@@ -67,10 +134,9 @@ class PooledClient:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._client: httpx.AsyncClient | None = settings.http_client
+        self._lanes: Lanes | None = None
         self._loop: object | None = None
         self._making: anyio.Event | None = None
-        self._slots: anyio.Semaphore | None = None
         self._guard: AsyncGenerator[None, None] | None = None
         self._closed = False
         self._released: anyio.Event | None = None
@@ -82,11 +148,11 @@ class PooledClient:
 
     @property
     def holds_resources(self) -> bool:
-        """Whether closing would release something: the session's own client or transport."""
+        """Whether closing would release something: the session's own clients or transport."""
         settings = self._settings
         if self._released is not None or settings.http_client is not None:
             return False
-        return self._client is not None or settings.transport is not None
+        return self._lanes is not None or settings.transport is not None
 
     def check_open(self) -> None:
         """Raise :class:`~ci_async.SessionClosedError` once closed."""
@@ -97,8 +163,8 @@ class PooledClient:
         """From now on every call raises :class:`~ci_async.SessionClosedError`."""
         self._closed = True
 
-    async def get(self) -> tuple[httpx.AsyncClient, anyio.Semaphore]:
-        """The client and the request slots, on this (and only this) event loop.
+    async def get(self) -> Lanes:
+        """The clients and the request slots, on this (and only this) event loop.
 
         Raises:
             SessionClosedError: Closed.
@@ -108,16 +174,18 @@ class PooledClient:
         loop = running_loop()
         if self._loop is None:
             self._loop = loop
-            self._slots = anyio.Semaphore(self._settings.max_in_flight)
         elif loop is not self._loop:
             msg = (
                 "this Session was first used in another event loop and cannot be used "
                 "from this one; create one Session per event loop"
             )
             raise RuntimeError(msg)
-        assert self._slots is not None
-        if self._client is not None:
-            return self._client, self._slots
+        if self._lanes is not None:
+            return self._lanes
+        settings = self._settings
+        if settings.http_client is not None:
+            self._lanes = Lanes(settings.http_client, settings.max_in_flight)
+            return self._lanes
         if self._making is not None:  # another task is making it
             await self._making.wait()
             return await self.get()
@@ -125,42 +193,61 @@ class PooledClient:
         try:
             # Shielded: a client made is a client kept (and closed by aclose()).
             with anyio.CancelScope(shield=True):
-                client = await anyio.to_thread.run_sync(self._new_client)
+                lanes = await anyio.to_thread.run_sync(self._new_lanes)
                 if self._closed:
-                    await client.aclose()
+                    await lanes.first.aclose()
                 else:
-                    self._client = client
+                    self._lanes = lanes
                     self._guard = self._until_closed()
                     await self._guard.asend(None)
         finally:
             self._making = None
             making.set()
         self.check_open()
-        return client, self._slots
+        return lanes
 
-    def _new_client(self) -> httpx.AsyncClient:
+    def _new_lanes(self) -> Lanes:
+        """The first client (in a worker thread: the TLS context loads the trust store)."""
         settings = self._settings
+        if settings.transport is not None:
+            return Lanes(self._new_client(settings.transport), settings.max_in_flight)
+        tls = httpx.create_ssl_context()
+        return Lanes(
+            self._new_client(None, tls),
+            settings.max_in_flight,
+            functools.partial(self._new_client, None, tls),
+        )
+
+    def _new_client(
+        self, transport: httpx.AsyncBaseTransport | None, tls: ssl.SSLContext | None = None
+    ) -> httpx.AsyncClient:
+        if transport is not None:
+            # The transport bounds itself; the request slots bound what is in flight.
+            limits = httpx.Limits(max_connections=None)
+        else:
+            # One request at a time; no connection limit, so that a request cancelled
+            # just as it was handed a new connection cannot take the pool's only slot
+            # with it (encode/httpcore#1093).
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=1)
         return httpx.AsyncClient(
-            transport=settings.transport,
-            # Unbounded: the request slots bound what is in flight (see ci_async._http).
-            limits=httpx.Limits(
-                max_connections=None, max_keepalive_connections=settings.max_in_flight
-            ),
-            timeout=settings.timeout,
+            transport=transport,
+            verify=True if tls is None else tls,
+            limits=limits,
+            timeout=self._settings.timeout,
             follow_redirects=False,
-            cookies=_no_cookies(),
+            cookies=_NoCookies(),
             headers={"User-Agent": f"ci-async/{version()}"},
         )
 
     async def _until_closed(self) -> AsyncGenerator[None, None]:
-        """Suspended while the client is open; finalized by aclose() or the loop's end."""
+        """Suspended while the clients are open; finalized by aclose() or the loop's end."""
         try:
             yield
         finally:
             await self._release()
 
     async def aclose(self) -> None:
-        """Refuse calls, then close the client (or transport); a ``http_client`` stays open."""
+        """Refuse calls, then close the clients (or transport); a ``http_client`` stays open."""
         self._closed = True
         guard, self._guard = self._guard, None
         if guard is not None:
@@ -174,13 +261,14 @@ class PooledClient:
             return
         self._released = released = anyio.Event()
         settings = self._settings
-        client, self._client = self._client, None
+        lanes, self._lanes = self._lanes, None
         try:
             if settings.http_client is None:
                 # Shielded: connections are closed even when the closing task is cancelled.
                 with anyio.CancelScope(shield=True):
-                    if client is not None:
-                        await client.aclose()
+                    if lanes is not None:
+                        for client in lanes.made:  # (the first closes a transport passed in)
+                            await client.aclose()
                     elif settings.transport is not None:
                         await settings.transport.aclose()
         finally:

@@ -337,24 +337,19 @@ class Settings:
             max_response_bytes=None
             if max_response_bytes is None
             else _checks.positive_int(max_response_bytes, "max_response_bytes", minimum=1),
-            max_in_flight=_in_flight(
-                max_connections, own_pool=http_client is None and transport is None
-            ),
+            max_in_flight=_in_flight(max_connections),
             http_client=http_client,
             transport=transport,
         )
 
 
-#: Requests in flight over httpx's own transport unless told otherwise: its pool's
-#: cost per request grows with the requests it holds (docs/transports.md).
-DEFAULT_IN_FLIGHT_HTTPX = 16
-#: ... and over a transport or client the user passed, which bounds itself.
-DEFAULT_IN_FLIGHT_OTHER = 64
+#: Requests in flight unless told otherwise.
+DEFAULT_IN_FLIGHT = 64
 
 
-def _in_flight(max_connections: object, *, own_pool: bool) -> int:
+def _in_flight(max_connections: object) -> int:
     if max_connections is None:
-        return DEFAULT_IN_FLIGHT_HTTPX if own_pool else DEFAULT_IN_FLIGHT_OTHER
+        return DEFAULT_IN_FLIGHT
     return _checks.positive_int(max_connections, "max_connections", minimum=1)
 
 

@@ -32,7 +32,7 @@ import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote, urlsplit
 from xml.parsers import expat
 
@@ -61,6 +61,9 @@ from ._models import (
     TimeInterval,
 )
 from ._wire import parse_time
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "MAX_ERROR_BODY",
@@ -376,17 +379,13 @@ def decode_describe(body: bytes | str) -> tuple[tuple[Job, ...], tuple[str, ...]
     return result
 
 
-def decode_job(
-    body: bytes, job_id: str, *, status_code: int, request_id: str | None, url: str
-) -> Job:
+def decode_job(response: httpx.Response, job_id: str) -> Job:
     """Decode a describe answer for one id: that job, or a typed "not found".
 
     Args:
-        body: The response body.
+        response: The answer (a 2xx, body read); its ``x-ci-request-id``
+            header is used when the body has no request id.
         job_id: The id asked for.
-        status_code: The answer's status (a 200).
-        request_id: The ``x-ci-request-id`` header, used when the body has none.
-        url: The request URL (for the error).
 
     Returns:
         The job.
@@ -395,8 +394,10 @@ def decode_job(
         JobNotFoundError: The id is in ``NonExistJobIds``, or no job came back.
         ResponseParseError: Not such a document, or it describes other jobs only.
     """
-    jobs, missing, found_id = decode_describe(body)
-    request_id = found_id or request_id
+    jobs, missing, request_id = decode_describe(response.content)
+    status_code = response.status_code
+    if not request_id:
+        request_id = response.headers.get(REQUEST_ID_HEADER)
     if job_id in missing or not jobs:
         raise JobNotFoundError(
             job_id=job_id,
@@ -404,7 +405,7 @@ def decode_job(
             message="the service reported it as non-existent",
             request_id=request_id,
             method="GET",
-            url=url,
+            url=str(response.request.url),
         )
     for job in jobs:
         if job.job_id == job_id:

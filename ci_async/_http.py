@@ -5,7 +5,8 @@ Every call of a :class:`~ci_async.Session` goes through :meth:`Sender.send`:
 1. build the request with :meth:`httpx.AsyncClient.build_request` (a fresh
    one on every attempt) and sign it (every attempt is re-signed);
 2. wait for one of the session's request slots (at most ``max_in_flight``
-   requests in flight; see below);
+   requests in flight; see below) and take a client for it
+   (:class:`~ci_async._client.Lanes`);
 3. send it with :meth:`httpx.AsyncClient.send` (``stream=True``) and read the
    body with :func:`~ci_async._body.read_body`, capped on the decoded bytes;
    steps 1 to 3 of one attempt must end within ``attempt_timeout``;
@@ -19,7 +20,7 @@ Every call of a :class:`~ci_async.Session` goes through :meth:`Sender.send`:
 Only public APIs of httpx are used. The request slots bound what is in flight
 because httpx's own pool loses a slot for good when a request is cancelled just
 after being handed a new connection (encode/httpcore#1093): the session's own
-client is therefore given a pool without a connection limit, and the slots
+clients are therefore given pools without a connection limit, and the slots
 (an :class:`anyio.Semaphore`, which cancellation cannot corrupt) do the bounding.
 
 Exceptions never carry a secret: the httpx exception chained to a
@@ -43,7 +44,7 @@ import attrs
 import httpx
 
 from ._body import ACCEPT_ENCODING, BodyTooLargeError, UndecodableBodyError, read_body
-from ._client import PooledClient
+from ._client import Lanes, PooledClient
 from ._config import Settings
 from ._decode import MAX_ERROR_BODY, REQUEST_ID_HEADER, error_from_response
 from ._errors import (
@@ -162,7 +163,8 @@ class Sender:
             ResponseParseError: A 2xx body over the cap, or in an encoding not asked for.
             SessionClosedError: The session was closed.
         """
-        client, slots = await self.pool.get()
+        lanes = await self.pool.get()
+        client = lanes.first
         url = self._settings.target.base_url + path + (f"?{query}" if query else "")
         request_headers = self._headers if not headers else {**self._headers, **headers}
         deadline = math.inf if deadline_at is None else deadline_at
@@ -187,7 +189,7 @@ class Sender:
             limit = self._settings.attempt_timeout
             bound = deadline if limit is None else min(deadline, anyio.current_time() + limit)
             with anyio.CancelScope(deadline=bound) as scope:
-                outcome = await self._attempt(client, slots, request, idempotent=idempotent)
+                outcome = await self._attempt(lanes, request, idempotent=idempotent)
             if scope.cancelled_caught:
                 if bound >= deadline:
                     self._fail_deadline(request, attempt, failure)
@@ -224,22 +226,18 @@ class Sender:
             self.pool.check_open()
 
     async def _attempt(
-        self,
-        client: httpx.AsyncClient,
-        slots: anyio.Semaphore,
-        request: httpx.Request,
-        *,
-        idempotent: bool,
+        self, lanes: Lanes, request: httpx.Request, *, idempotent: bool
     ) -> httpx.Response | _Failure:
         """One attempt: the answer (2xx or not), or the transport failure."""
         try:
-            await self._acquire(slots, request)
+            await self._acquire(lanes.slots, request)
+            client = lanes.take()
             try:
                 await self._settings.signer.sign(request)
                 response = await client.send(request, stream=True, follow_redirects=False)
                 return await self._read(response)
             finally:
-                slots.release()
+                lanes.give(client)
         except (httpx.HTTPError, OSError) as exc:
             return _Failure.of(exc, idempotent=idempotent)
         except RuntimeError as exc:

@@ -72,7 +72,7 @@ class Session:
             closes it. Default: httpx's own, which honours ``HTTP(S)_PROXY``.
         max_connections: The most requests in flight at once (further calls
             wait for a slot, up to the pool timeout); also the connections
-            kept. Default: 16 over httpx's own transport, 64 otherwise.
+            kept. Default: 64.
         allow_insecure_http: Accept plain ``http://`` to any host.
         max_response_bytes: The largest decoded body read (``None``: no limit).
 
@@ -185,15 +185,11 @@ class Session:
             JobNotFoundError: Reported in ``NonExistJobIds``, absent from the
                 answer, or answered ``ResourceNotFound``/404.
         """
-        job_id = _checks.job_id(job_id)
-        response = await self._sender.send("GET", f"{_JOBS}/{job_id}")
-        return decode_job(
-            response.content,
-            job_id,
-            status_code=response.status_code,
-            request_id=response.headers.get(REQUEST_ID_HEADER),
-            url=str(response.request.url),
-        )
+        return await self._describe(_checks.job_id(job_id))
+
+    async def _describe(self, job_id: str) -> Job:
+        """:meth:`get_job` for an id already checked."""
+        return decode_job(await self._sender.send("GET", f"{_JOBS}/{job_id}"), job_id)
 
     async def get_jobs(self, job_ids: Iterable[str], *, concurrency: int = 16) -> JobLookup:
         """Describe many jobs concurrently, one request per distinct id.
@@ -212,7 +208,7 @@ class Session:
             ValueError: An invalid id, or ``concurrency`` < 1 (no request is made).
             TypeError: ``job_ids`` is a str or not iterable, or an id is not a str.
         """
-        lookup = describe_many(self.get_job, job_ids, concurrency)  # checks every argument
+        lookup = describe_many(self._describe, job_ids, concurrency)  # checks every argument
         self._sender.pool.check_open()
         return await lookup
 

@@ -341,13 +341,13 @@ async def test_signatures_are_verified_on_every_retry(emulator: Emulator) -> Non
     assert all(r.header("authorization") for r in emulator.requests)
 
 
-@pytest.mark.parametrize(("max_connections", "expected"), [(None, 16), (4, 4)])
+@pytest.mark.parametrize(("max_connections", "expected"), [(None, 64), (4, 4)])
 async def test_requests_in_flight_are_bounded_by_max_connections(
     emulator: Emulator, server: EmulatorServer, max_connections: int | None, expected: int
 ) -> None:
-    """40 concurrent calls over httpx's own transport: at most 16 at once (or max_connections)."""
+    """80 concurrent calls over httpx's own transport: at most 64 at once (or max_connections)."""
     emulator.latency = 0.05
-    jobs = emulator.jobs[:40]
+    jobs = emulator.jobs[:80]
     async with (
         Session(
             endpoint=server.url,
@@ -362,4 +362,74 @@ async def test_requests_in_flight_are_bounded_by_max_connections(
             group.start_soon(session.get_job, job.job_id)
 
     # Every request on a connection of its own while it runs; connections are kept.
-    assert (40, expected) == (server.stats.requests, server.stats.connections_opened)
+    assert (80, expected) == (server.stats.requests, server.stats.connections_opened)
+
+
+async def test_idle_connections_are_reused_before_new_ones_are_opened(
+    emulator: Emulator, server: EmulatorServer
+) -> None:
+    """Calls one after another share one connection; three rounds of 6 at once open 6 in all."""
+    emulator.latency = 0.02
+    jobs = emulator.jobs[:6]
+    async with connect(emulator, server) as session:
+        for job in jobs:
+            await session.get_job(job.job_id)
+        assert 1 == server.stats.connections_opened
+        for _ in range(3):
+            async with anyio.create_task_group() as group:
+                for job in jobs:
+                    group.start_soon(session.get_job, job.job_id)
+
+    assert (24, 6) == (server.stats.requests, server.stats.connections_opened)
+
+
+async def test_the_tls_context_is_made_once_for_every_client(
+    emulator: Emulator, server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight requests at once over httpx's own transport: one TLS context (one trust store load)."""
+    import httpx
+
+    made: list[object] = []
+    original = httpx.create_ssl_context
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        context = original(*args, **kwargs)
+        made.append(context)
+        return context
+
+    monkeypatch.setattr(httpx, "create_ssl_context", counting)
+    emulator.latency = 0.02
+    async with connect(emulator, server) as session, anyio.create_task_group() as group:
+        for job in emulator.jobs[:8]:
+            group.start_soon(session.get_job, job.job_id)
+
+    assert (1, 8) == (len(made), server.stats.connections_opened)
+
+
+async def test_every_request_goes_out_on_the_first_connection_it_is_handed(
+    emulator: Emulator, server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """32 requests at once: each handed to an HTTP/1.1 connection once, none sent round again.
+
+    (One pool shared by all would hand one idle connection to several queued
+    requests at once, and send all but one of them round again.)
+    """
+    import httpcore
+
+    handed: list[int] = []
+    original = httpcore.AsyncHTTP11Connection.handle_async_request
+
+    async def counting(self: httpcore.AsyncHTTP11Connection, request: Any) -> Any:
+        handed.append(1)
+        return await original(self, request)
+
+    monkeypatch.setattr(httpcore.AsyncHTTP11Connection, "handle_async_request", counting)
+    emulator.latency = 0.01
+    async with connect(emulator, server, max_connections=32) as session:
+        for _ in range(3):
+            lookup = await session.get_jobs(
+                [job.job_id for job in emulator.jobs[:64]], concurrency=64
+            )
+            assert 64 == len(lookup.jobs)
+
+    assert (192, 192) == (server.stats.requests, len(handed))

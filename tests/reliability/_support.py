@@ -252,14 +252,16 @@ def counting_transport(max_connections: int) -> CountingTransport:
 
 
 def checked_out(session: Session) -> int:
-    """Connections of the session's pool that are serving a request right now.
+    """Connections of the session's clients that are serving a request right now.
 
-    Looks inside the transport (there is no public API for this): httpcore's
-    pool under trio, the aiohttp connector under asyncio.
+    Looks inside the transports (there is no public API for this): httpcore's
+    pool of each client under trio, the aiohttp connector under asyncio.
     """
-    client = session._sender.pool._client
-    if client is None:
-        return 0
+    lanes = session._sender.pool._lanes
+    return 0 if lanes is None else sum(_checked_out(client) for client in lanes.made)
+
+
+def _checked_out(client: httpx.AsyncClient) -> int:
     transport = client._transport
     if isinstance(transport, CountingTransport):
         transport = transport.inner

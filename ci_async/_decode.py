@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote, urlsplit
 from xml.parsers import expat
 
+import anyio
 import xmltodict
 
 from ._errors import (
@@ -72,7 +73,9 @@ __all__ = [
     "decode_job",
     "decode_job_response",
     "decode_list",
+    "decode_list_off_loop",
     "error_from_response",
+    "next_token_hint",
 ]
 
 #: The header carrying the service's request id.
@@ -351,6 +354,48 @@ def decode_list(body: bytes | str) -> JobPage:
 
     page: JobPage = _decode(body, build)
     return page
+
+
+#: The longest token :func:`next_token_hint` reads off a page's bytes.
+MAX_HINT = 4096
+
+
+def next_token_hint(body: bytes) -> str | None:
+    """The ``NextToken`` a list answer most likely carries, read off its bytes; or ``None``.
+
+    A hint only, for starting the next page's request while this page is
+    decoded: the page's token is what :func:`decode_list` reads, and a request
+    started on a hint that turns out different is cancelled. The last
+    ``<NextToken>`` element of the body is taken (the service writes it after
+    the jobs); ``None`` when there is none, it is empty or longer than
+    :data:`MAX_HINT`, or it holds markup or an entity.
+    """
+    start = body.rfind(b"<NextToken>")
+    if start < 0:
+        return None
+    start += len(b"<NextToken>")
+    end = body.find(b"</NextToken>", start, start + MAX_HINT + 1)
+    if end < 0:
+        return None
+    raw = body[start:end]
+    if b"<" in raw or b"&" in raw:
+        return None
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None
+    return text or None
+
+
+async def decode_list_off_loop(body: bytes) -> JobPage:
+    """:func:`decode_list` in a worker thread, so that the event loop runs meanwhile.
+
+    Decoding a page of 100 jobs takes several milliseconds; meanwhile the loop
+    sends the next page's request and serves other tasks (they share the
+    interpreter with the decoding thread, which yields to them at least every
+    ``sys.getswitchinterval()``, 5 ms by default).
+    """
+    return await anyio.to_thread.run_sync(decode_list, body)
 
 
 def decode_describe(body: bytes | str) -> tuple[tuple[Job, ...], tuple[str, ...], str | None]:

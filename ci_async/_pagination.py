@@ -10,6 +10,7 @@ resume. A page fetched ahead runs as a
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
@@ -72,10 +73,14 @@ class JobIterator(AsyncIterator[Job]):
 
     ``prefetch``: while the consumer works on a page, the next one is
     requested in the background (one page ahead at most, never past
-    ``limit``). A failure of that request is raised when the consumer reaches
-    the page. That request is owned by the iterator: ``aclose()`` (and leaving
-    ``async with``) cancels it and waits for its connection to be released,
-    and the session's ``aclose()`` does the same. An iterator dropped after
+    ``limit``). While the consumer waits for a page, the next request starts
+    as soon as that page's answer arrives, on the ``NextToken`` read off its
+    bytes, and the page is decoded in a worker thread meanwhile; the request
+    is cancelled if the decoded page holds another token. A failure of that
+    request is raised when the consumer reaches the page. That request is
+    owned by the iterator: ``aclose()`` (and leaving ``async with``) cancels
+    it and waits for its connection to be released, and the session's
+    ``aclose()`` does the same. An iterator dropped after
     ``break`` without being closed needs neither: its request is one request,
     bounded by the session's timeouts and the deadline, and ends on its own
     (as a courtesy, the iterator also cancels it when it is collected).
@@ -166,8 +171,16 @@ class JobIterator(AsyncIterator[Job]):
         self._seen: set[bytes] = {token_digest(next_token)} if next_token else set()
         self._repeated: str | None = None
         self._pending: BackgroundRequest[JobPage] | None = None
+        # The size asked for the page awaited; whether _advance() awaits it now.
+        self._awaited_size: int | None = None
+        self._waiting = False
+        # The request started on the awaited page's token hint: (token, size, request).
+        self._ahead: tuple[str, int | None, BackgroundRequest[JobPage]] | None = None
         self._request_id: str | None = None
         self._recent: frozenset[str] = frozenset()
+        # The requests in flight hold the hook, not the iterator: one dropped
+        # without being closed is still collected (and its __del__ cancels them).
+        self._hint_hook = _weak_hook(self._go_ahead) if prefetch else None
 
     def __repr__(self) -> str:
         return (
@@ -251,6 +264,9 @@ class JobIterator(AsyncIterator[Job]):
         pending, self._pending = self._pending, None
         if pending is not None:
             await pending.aclose()
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            await ahead[2].aclose()
         if self._source is not None:
             await self._source.aclose()
 
@@ -270,6 +286,7 @@ class JobIterator(AsyncIterator[Job]):
         pending = getattr(self, "_pending", None)
         if pending is not None:
             pending.cancel()
+        self._drop_ahead()
 
     # --- machinery -----------------------------------------------------------------
 
@@ -288,6 +305,7 @@ class JobIterator(AsyncIterator[Job]):
             if self._pending is not None:
                 self._pending.cancel()
                 self._pending = None
+            self._drop_ahead()
             raise
         self._mode = mode
         self._busy = True
@@ -324,17 +342,26 @@ class JobIterator(AsyncIterator[Job]):
         token = self._following
         assert not isinstance(token, Snapshot)
         pending = self._pending
-        if pending is None:
-            query = PageQuery(token=token, size=self._size())
-            page: JobPage | None = await self._fetch(query, self._deadline_at)
-        else:
-            try:
-                page = await pending.result()
-            finally:
-                # Keep a request still running (the wait was cancelled) for the next step.
-                if pending.done:
-                    self._pending = None
-        if page is None:  # cancelled by aclose(): this iterator's, or the session's
+        self._waiting = True
+        try:
+            if pending is None:
+                self._awaited_size = size = self._size()
+                query = self._query(token, size)
+                page: JobPage | None = await self._fetch(query, self._deadline_at)
+            else:
+                try:
+                    page = await pending.result()
+                finally:
+                    # Keep a request still running (the wait was cancelled) for the next step.
+                    if pending.done:
+                        self._pending = None
+        except BaseException:
+            self._drop_ahead()
+            raise
+        finally:
+            self._waiting = False
+        if page is None or self._closed:  # aclose(): this iterator's, or the session's
+            self._drop_ahead()
             if not self._closed:
                 self._check_open()
             return False
@@ -387,6 +414,7 @@ class JobIterator(AsyncIterator[Job]):
         self._following = following
         if following is None:
             self._last_page = True
+            self._drop_ahead()
             return
         digest = token_digest(following)
         if digest in self._seen:
@@ -394,15 +422,73 @@ class JobIterator(AsyncIterator[Job]):
         else:
             self._seen.add(digest)
             if self._prefetch and self._can_fetch():
-                self._start_prefetch(following)
+                size, ahead = self._size(), self._ahead
+                if ahead is not None and ahead[:2] == (following, size):
+                    # Started on this page's hint: the token and size it would be sent now.
+                    self._ahead, self._pending, self._awaited_size = None, ahead[2], size
+                else:
+                    self._start_prefetch(following, size)
+        self._drop_ahead()
 
-    def _start_prefetch(self, token: str) -> None:
-        size, deadline_at, fetch = self._size(), self._deadline_at, self._fetch
+    def _query(self, token: str | None, size: int | None) -> PageQuery:
+        return PageQuery(token=token, size=size, ahead=self._hint_hook)
+
+    def _request(self, token: str, size: int | None) -> BackgroundRequest[JobPage]:
+        """A request for the page at ``token``, running beside the consumer."""
+        query, deadline_at, fetch = self._query(token, size), self._deadline_at, self._fetch
 
         async def fetch_page() -> JobPage:
-            return await fetch(PageQuery(token=token, size=size), deadline_at)
+            return await fetch(query, deadline_at)
 
-        self._pending = BackgroundRequest(fetch_page, self._background)
+        return BackgroundRequest(fetch_page, self._background)
+
+    def _start_prefetch(self, token: str, size: int | None) -> None:
+        self._pending, self._awaited_size = self._request(token, size), size
+
+    def _go_ahead(self, token: str) -> bool:
+        """The answer for the page awaited carries ``token``: request the next page now?
+
+        Called before that page is decoded, so that the next request is on its
+        way meanwhile. Only while the consumer waits for that page (so never
+        more than one page ahead), and only if the next page is wanted however
+        full that page turns out. The request is kept if the decoded page has
+        that token and the same size would be asked, cancelled otherwise.
+
+        Returns:
+            Whether a request was started.
+        """
+        if not self._waiting or self._ahead is not None or self._closed:
+            return False
+        if token_digest(token) in self._seen:
+            return False
+        size = self._page_size
+        wanted = self._wanted()
+        if wanted is not None:
+            wanted -= self._awaited_size or SERVICE_PAGE_SIZE
+            if wanted <= 0:
+                return False
+            if wanted < (size or SERVICE_PAGE_SIZE):
+                size = wanted
+        self._ahead = (token, size, self._request(token, size))
+        return True
+
+    def _drop_ahead(self) -> None:
+        """Cancel the request started on a hint, if it was not taken up."""
+        ahead = getattr(self, "_ahead", None)
+        if ahead is not None:
+            self._ahead = None
+            ahead[2].cancel()
+
+
+def _weak_hook(method: Callable[[str], bool]) -> Callable[[str], bool]:
+    """Call ``method`` while its object lives; a hook that keeps no reference to it."""
+    ref = weakref.WeakMethod(method)
+
+    def hook(token: str) -> bool:
+        bound = ref()
+        return bound is not None and bound(token)
+
+    return hook
 
 
 class _PageIterator:

@@ -89,6 +89,10 @@ class PageQuery:
         after: ``startCreationTime`` instead of the caller's ``created_after``.
         before: ``endCreationTime`` instead of the caller's ``created_before``.
         ascending: The order instead of the caller's (``None``: the caller's).
+        ahead: Called with the ``NextToken`` the answer's bytes carry, before
+            the page is decoded (see :func:`~ci_async._decode.next_token_hint`);
+            true when it started the next request, which then goes out while
+            the page is decoded in a worker thread.
     """
 
     token: str | None = None
@@ -96,6 +100,7 @@ class PageQuery:
     after: datetime | None = None
     before: datetime | None = None
     ascending: bool | None = None
+    ahead: Callable[[str], bool] | None = attrs.field(default=None, eq=False, repr=False)
 
 
 #: ``fetch(query, deadline_at)``: one page, retries included.

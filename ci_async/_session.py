@@ -22,7 +22,14 @@ from ._background import BackgroundRequest
 from ._config import Settings
 from ._create import CreateJobRequest
 from ._credentials import Credentials, CredentialsProvider
-from ._decode import REQUEST_ID_HEADER, decode_job, decode_job_response, decode_list
+from ._decode import (
+    REQUEST_ID_HEADER,
+    decode_job,
+    decode_job_response,
+    decode_list,
+    decode_list_off_loop,
+    next_token_hint,
+)
 from ._errors import PaginationError
 from ._http import Pace, Sender
 from ._lookup import describe_many
@@ -407,7 +414,12 @@ async def _fetch_page(
     except httpx.InvalidURL:
         msg = f"the NextToken is too long to send back ({len(query.token or '')} characters)"
         raise PaginationError(msg, next_token=query.token) from None
-    page = decode_list(response.content)
+    body = response.content
+    hint = None if query.ahead is None else next_token_hint(body)
+    if hint is not None and query.ahead is not None and query.ahead(hint):
+        page = await decode_list_off_loop(body)  # the next request goes out meanwhile
+    else:
+        page = decode_list(body)
     if page.request_id is None and REQUEST_ID_HEADER in response.headers:
         page = attrs.evolve(page, request_id=response.headers[REQUEST_ID_HEADER])
     return page

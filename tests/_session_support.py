@@ -132,13 +132,24 @@ class ListService:
         self.fault: Callable[[httpx.Request], Awaitable[httpx.Response | None]] | None = None
         #: Per token, an event set when a request for it arrives.
         self.arrived: dict[str | None, anyio.Event] = {}
+        #: Per token, what to call when a request for it arrives.
+        self.callbacks: dict[str | None, list[Callable[[], object]]] = {}
 
     def arrival(self, token: str | None) -> anyio.Event:
         return self.arrived.setdefault(token, anyio.Event())
 
+    def on_arrival(self, token: str | None, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once a request for ``token`` has arrived (now, if it has)."""
+        if self.arrival(token).is_set():
+            callback()
+        else:
+            self.callbacks.setdefault(token, []).append(callback)
+
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         token = request.url.params.get("nextToken")
         self.arrival(token).set()
+        for callback in self.callbacks.pop(token, ()):
+            callback()
         if self.fault is not None:
             replaced = await self.fault(request)
             if replaced is not None:

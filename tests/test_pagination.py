@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 import tracemalloc
 
 import anyio
@@ -394,6 +395,82 @@ async def test_prefetch_failure_surfaces_when_the_page_is_reached() -> None:
     assert ids(10) == got
 
 
+async def test_the_next_page_is_requested_while_this_one_is_decoded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A consumer waiting for a page: the next request starts before that page is decoded.
+
+    A page decoded in a worker thread holds on until the request for the
+    following page has reached the service, or gives up after a while. (Only
+    the first page is awaited here: the fake service answers the second
+    before the consumer is back for it, so that one is decoded on the loop.)
+    """
+    from ci_async import _decode
+
+    service = ListService(30)
+    decode_list = _decode.decode_list
+    seen_before_decoded: list[bool] = []
+
+    def decode_after_next_request(body: bytes) -> JobPage:
+        page = decode_list(body)
+        if page.next_token is not None:
+            arrival = threading.Event()
+            anyio.from_thread.run_sync(
+                lambda: service.on_arrival(page.next_token, arrival.set)
+            )
+            seen_before_decoded.append(arrival.wait(10))
+        return page
+
+    monkeypatch.setattr(_decode, "decode_list", decode_after_next_request)
+    recorder = Recorder(service)
+    async with session_for(recorder) as session:
+        got = await collect(session.list_jobs(page_size=10))
+
+    assert (ids(30), [True]) == (got, seen_before_decoded)
+    assert [None, "t10", "t20"] == tokens(recorder)
+
+
+async def test_a_request_started_on_a_wrong_hint_is_dropped() -> None:
+    """A page whose bytes show another NextToken than it holds: its own token is followed.
+
+    The hint is read off the bytes (the last ``<NextToken>`` tag); here a
+    CDATA section after the real token holds a different one.
+    """
+    service = ListService(30)
+
+    async def decoy(request: httpx.Request) -> httpx.Response | None:
+        token = request.url.params.get("nextToken")
+        if token == "decoy":
+            return error(400, "InvalidToken")
+        if token is not None:
+            return None
+        body = encode_response(service.jobs[:10], next_token="t10")
+        extra = b"<Note><![CDATA[<NextToken>decoy</NextToken>]]></Note></Response>"
+        return xml(200, body.replace(b"</Response>", extra))
+
+    service.fault = decoy
+    recorder = Recorder(service)
+    async with session_for(recorder) as session:
+        got = await collect(session.list_jobs(page_size=10))
+
+    assert ids(30) == got
+    assert ["t10", "t20"] == [token for token in tokens(recorder) if token not in (None, "decoy")]
+
+
+async def test_a_slow_consumer_has_at_most_one_page_fetched_ahead() -> None:
+    """A consumer that stays on its first page: only the second page is requested."""
+    service = ListService(50)
+    recorder = Recorder(service)
+    async with session_for(recorder) as session:
+        iterator = session.list_jobs(page_size=10)
+        await iterator.__anext__()
+        with anyio.fail_after(10):
+            await service.arrival("t10").wait()
+        await anyio.wait_all_tasks_blocked()
+        assert [None, "t10"] == tokens(recorder)
+        await iterator.aclose()
+
+
 class Hanging:
     """A service whose second page never answers; records the request's cancellation."""
 
@@ -432,12 +509,18 @@ async def test_aclose_from_another_task_ends_a_waiting_consumer() -> None:
     async with session_for(Recorder(service)) as session:
         iterator = session.list_jobs()
 
+        first_page = anyio.Event()
+
         async def consume() -> None:
-            got.extend([job.job_id async for job in iterator])
+            async for job in iterator:
+                got.append(job.job_id)
+                if len(got) == 2:
+                    first_page.set()
 
         with anyio.fail_after(10):
             async with anyio.create_task_group() as group:
                 group.start_soon(consume)
+                await first_page.wait()
                 await service.started.wait()
                 await anyio.wait_all_tasks_blocked()
                 await iterator.aclose()

@@ -74,13 +74,18 @@ def by_token(table: dict[str | None, Reply]) -> Callable[[Seen], Reply]:
 async def test_a_broken_list_answer_raises_response_parse_error(
     inject: object, match: str, emulator: Emulator, session: Session
 ) -> None:
-    """Truncated, mis-nested, empty or wrongly rooted XML: ResponseParseError, not retried."""
+    """Truncated, mis-nested, empty or wrongly rooted XML: ResponseParseError, not retried.
+
+    (A broken page whose bytes still show a ``NextToken`` may have had the
+    following page requested while it was decoded: that request is cancelled.)
+    """
     inject(emulator.faults)  # type: ignore[operator]
 
     with pytest.raises(ResponseParseError, match=match):
         await all_ids(session)
 
-    assert 1 == len(emulator.requests)
+    first_page = [r for r in emulator.requests if r.params.get("nextToken") is None]
+    assert (1, True) == (len(first_page), len(emulator.requests) <= 2)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 
 import anyio
@@ -34,33 +35,33 @@ async def _describe(
 ) -> JobLookup:
     """Describe ``ids`` (distinct, checked) with ``describe``, ``concurrency`` at a time.
 
-    A task per id is started, in the order asked, once a slot is free: at most
-    ``concurrency`` tasks (and requests) exist at a time, however many ids.
-    Ids that do not exist go to ``missing``; the first other failure cancels
-    the rest and is raised as it is (not inside an exception group).
+    ``concurrency`` tasks (fewer for fewer ids) take the ids in the order asked,
+    one after another, so at most that many requests exist at a time however
+    many ids. Ids that do not exist go to ``missing``; the first other failure
+    cancels the rest and is raised as it is (not inside an exception group).
 
     Returns:
         The jobs found and the ids not found, each in the order asked.
     """
-    slots = anyio.Semaphore(concurrency)
     found: dict[str, Job] = {}
     failures: list[Exception] = []
+    queue = iter(ids)
 
-    async def lookup(job_id: str, scope: anyio.CancelScope) -> None:
-        try:
+    async def lookup(job_id: str) -> None:
+        with contextlib.suppress(JobNotFoundError):  # reported in ``missing``
             found[job_id] = await describe(job_id)
-        except JobNotFoundError:
-            pass
+
+    async def work(scope: anyio.CancelScope) -> None:
+        try:
+            for job_id in queue:
+                await lookup(job_id)
         except Exception as exc:  # re-raised below, as it is
             failures.append(exc)
             scope.cancel()
-        finally:
-            slots.release()
 
     async with anyio.create_task_group() as group:
-        for job_id in ids:
-            await slots.acquire()
-            group.start_soon(lookup, job_id, group.cancel_scope)
+        for _ in range(min(concurrency, len(ids))):
+            group.start_soon(work, group.cancel_scope)
     if failures:
         raise failures[0]
     return JobLookup(

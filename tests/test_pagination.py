@@ -415,9 +415,7 @@ async def test_the_next_page_is_requested_while_this_one_is_decoded(
         page = decode_list(body)
         if page.next_token is not None:
             arrival = threading.Event()
-            anyio.from_thread.run_sync(
-                lambda: service.on_arrival(page.next_token, arrival.set)
-            )
+            anyio.from_thread.run_sync(lambda: service.on_arrival(page.next_token, arrival.set))
             seen_before_decoded.append(arrival.wait(10))
         return page
 

@@ -374,7 +374,7 @@ def next_token_hint(body: bytes) -> str | None:
     if start < 0:
         return None
     start += len(b"<NextToken>")
-    end = body.find(b"</NextToken>", start, start + MAX_HINT + 1)
+    end = body.find(b"</NextToken>", start, start + MAX_HINT + len(b"</NextToken>"))
     if end < 0:
         return None
     raw = body[start:end]

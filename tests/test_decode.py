@@ -25,7 +25,13 @@ from ci_async import (
     ResponseParseError,
     TimeInterval,
 )
-from ci_async._decode import decode_describe, decode_job_response, decode_list
+from ci_async._decode import (
+    MAX_HINT,
+    decode_describe,
+    decode_job_response,
+    decode_list,
+    next_token_hint,
+)
 from ci_async._wire import _TIME_CACHE, _TIME_CACHE_MAX, format_time, parse_time
 
 from ._xml import (
@@ -874,3 +880,46 @@ def test_raw_matches_official_sdk(
     """On generated answers too, Job.raw equals the official SDK's JobsDetail dicts."""
     body = encode_response(jobs, request_id="r", next_token="n")
     assert sdk_parse(body)["JobsDetail"] == [job.raw for job in decode_list(body).jobs]
+
+
+# --- the NextToken hint --------------------------------------------------------------------
+
+LONGEST = "t" * MAX_HINT
+
+
+@pytest.mark.parametrize(
+    ("body", "hint"),
+    [
+        pytest.param(b"<Response><NextToken>abc</NextToken></Response>", "abc", id="plain"),
+        pytest.param(b"<Response><NextToken> abc\n</NextToken></Response>", "abc", id="stripped"),
+        pytest.param(b"<Response><JobsDetail/></Response>", None, id="absent"),
+        pytest.param(b"<Response><NextToken></NextToken></Response>", None, id="empty"),
+        pytest.param(b"<Response><NextToken/></Response>", None, id="self-closed"),
+        pytest.param(b"<Response><NextToken>a&amp;b</NextToken></Response>", None, id="entity"),
+        pytest.param(b"<R><NextToken>a<![CDATA[b]]></NextToken></R>", None, id="markup"),
+        pytest.param(b"<R><NextToken>\xff\xfe</NextToken></R>", None, id="not-utf-8"),
+        pytest.param(b"<R><NextToken>abc", None, id="unclosed"),
+        pytest.param(
+            b"<R><NextToken>one</NextToken><X><![CDATA[<NextToken>two</NextToken>]]></X></R>",
+            "two",
+            id="the-last-one",
+        ),
+        pytest.param(
+            f"<R><NextToken>{LONGEST}</NextToken></R>".encode(), LONGEST, id="the-longest"
+        ),
+        pytest.param(f"<R><NextToken>{LONGEST}x</NextToken></R>".encode(), None, id="too-long"),
+    ],
+)
+def test_the_next_token_hint_is_read_off_the_bytes_or_not_at_all(
+    body: bytes, hint: str | None
+) -> None:
+    """The last NextToken element's plain text, up to MAX_HINT characters; else no hint."""
+    assert hint == next_token_hint(body)
+
+
+def test_the_hint_agrees_with_the_decoded_page_on_the_service_s_own_answers() -> None:
+    """On the sample answers the hint is the token xmltodict reads."""
+    jobs = [Job(job_id=f"j{i:08d}", type=JobType.JOB, state=JobState.RUNNING) for i in range(3)]
+    for token in ["abc", "MTIzNDU2Nzg5MA==", "a b c", "日本"]:
+        body = encode_response(jobs, next_token=token)
+        assert (token, token) == (next_token_hint(body), decode_list(body).next_token)

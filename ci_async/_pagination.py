@@ -322,12 +322,15 @@ class JobIterator(AsyncIterator[Job]):
         wanted = self._wanted()
         return not self._last_page and (wanted is None or wanted > 0)
 
-    def _size(self) -> int | None:
-        """The ``size`` to ask for: the page size, or fewer when the limit is near."""
+    def _size(self, coming: int = 0) -> int | None:
+        """The ``size`` to ask for: the page size, or fewer when the limit is near.
+
+        ``coming``: jobs on their way that :meth:`_wanted` does not count yet.
+        """
         wanted = self._wanted()
-        if wanted is None or wanted >= (self._page_size or SERVICE_PAGE_SIZE):
+        if wanted is None or wanted - coming >= (self._page_size or SERVICE_PAGE_SIZE):
             return self._page_size
-        return wanted
+        return wanted - coming
 
     async def _advance(self) -> bool:
         """Make the next page current. False when there is none (or the limit is reached)."""
@@ -461,14 +464,11 @@ class JobIterator(AsyncIterator[Job]):
             return False
         if token_digest(token) in self._seen:
             return False
-        size = self._page_size
+        coming = self._awaited_size or SERVICE_PAGE_SIZE  # the page awaited, if full
         wanted = self._wanted()
-        if wanted is not None:
-            wanted -= self._awaited_size or SERVICE_PAGE_SIZE
-            if wanted <= 0:
-                return False
-            if wanted < (size or SERVICE_PAGE_SIZE):
-                size = wanted
+        if wanted is not None and wanted <= coming:
+            return False
+        size = self._size(coming)
         self._ahead = (token, size, self._request(token, size))
         return True
 

@@ -389,7 +389,7 @@ class Session:
         """
         _checks.optional_callable(on_update, "on_update")
         return await wait_for(
-            self.get_job,
+            self._describe,
             _checks.job_id(job_id),
             timeout=None if timeout is None else _checks.seconds(timeout, "timeout"),
             poll_interval=_checks.seconds(poll_interval, "poll_interval"),

@@ -104,6 +104,9 @@ class Lanes:
     ) -> None:
         self.first = first
         self.slots = anyio.Semaphore(in_flight)
+        #: Whether the clients are httpx's own transport (made here), which
+        #: reports through the ``trace`` extension when a request is written.
+        self.traced = make is not None
         self.made = [first]
         self._idle = [first]
         self._make = make

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote, urlsplit
 from xml.parsers import expat
 
-import anyio
 import xmltodict
 
 from ._errors import (
@@ -73,7 +72,6 @@ __all__ = [
     "decode_job",
     "decode_job_response",
     "decode_list",
-    "decode_list_off_loop",
     "error_from_response",
     "next_token_hint",
 ]
@@ -385,17 +383,6 @@ def next_token_hint(body: bytes) -> str | None:
     except UnicodeDecodeError:
         return None
     return text or None
-
-
-async def decode_list_off_loop(body: bytes) -> JobPage:
-    """:func:`decode_list` in a worker thread, so that the event loop runs meanwhile.
-
-    Decoding a page of 100 jobs takes several milliseconds; meanwhile the loop
-    sends the next page's request and serves other tasks (they share the
-    interpreter with the decoding thread, which yields to them at least every
-    ``sys.getswitchinterval()``, 5 ms by default).
-    """
-    return await anyio.to_thread.run_sync(decode_list, body)
 
 
 def decode_describe(body: bytes | str) -> tuple[tuple[Job, ...], tuple[str, ...], str | None]:

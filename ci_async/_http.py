@@ -36,8 +36,8 @@ import logging
 import math
 import socket
 import urllib.parse
-from collections.abc import Mapping, Sequence
-from typing import NoReturn
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, NoReturn
 
 import anyio
 import attrs
@@ -135,6 +135,7 @@ class Sender:
         idempotent: bool = True,
         deadline_at: float | None = None,
         pace: Pace | None = None,
+        sent: anyio.Event | None = None,
     ) -> httpx.Response:
         """Send one call, retrying as the policy allows; return the 2xx answer, body read.
 
@@ -151,6 +152,11 @@ class Sender:
                 pause must be over.
             pace: A pause shared with other requests: waited out before each
                 attempt, and set for all of them when this one is throttled.
+            sent: Set once the request is on its way: written to the connection
+                (httpx's own transport reports it through the ``trace``
+                extension), or, over any other transport, handed to it; also as
+                soon as it has to wait (a pause, or no free slot), and when an
+                attempt ends. Whoever waits for it does not wait on the network.
 
         Returns:
             A :class:`httpx.Response` with the decoded body read (``content``),
@@ -168,6 +174,7 @@ class Sender:
         url = self._settings.target.base_url + path + (f"?{query}" if query else "")
         request_headers = self._headers if not headers else {**self._headers, **headers}
         deadline = math.inf if deadline_at is None else deadline_at
+        extensions = None if sent is None or not lanes.traced else {"trace": _on_written(sent)}
         failure: BaseException | None = None
         attempt = 0
         while True:
@@ -179,8 +186,11 @@ class Sender:
                 params=list(params) if params else None,
                 content=content,
                 headers=request_headers,
+                extensions=extensions,
             )
             if pace is not None and pace.holding:
+                if sent is not None:
+                    sent.set()
                 with anyio.CancelScope(deadline=deadline) as pausing:
                     await pace.wait()
                 if pausing.cancelled_caught:
@@ -189,7 +199,7 @@ class Sender:
             limit = self._settings.attempt_timeout
             bound = deadline if limit is None else min(deadline, anyio.current_time() + limit)
             with anyio.CancelScope(deadline=bound) as scope:
-                outcome = await self._attempt(lanes, request, idempotent=idempotent)
+                outcome = await self._attempt(lanes, request, idempotent=idempotent, sent=sent)
             if scope.cancelled_caught:
                 if bound >= deadline:
                     self._fail_deadline(request, attempt, failure)
@@ -226,14 +236,16 @@ class Sender:
             self.pool.check_open()
 
     async def _attempt(
-        self, lanes: Lanes, request: httpx.Request, *, idempotent: bool
+        self, lanes: Lanes, request: httpx.Request, *, idempotent: bool, sent: anyio.Event | None
     ) -> httpx.Response | _Failure:
         """One attempt: the answer (2xx or not), or the transport failure."""
         try:
-            await self._acquire(lanes.slots, request)
+            await self._acquire(lanes.slots, request, sent)
             client = lanes.take()
             try:
                 await self._settings.signer.sign(request)
+                if sent is not None and not lanes.traced:
+                    sent.set()  # (no word from the transport when it is written)
                 response = await client.send(request, stream=True, follow_redirects=False)
                 return await self._read(response)
             finally:
@@ -244,13 +256,19 @@ class Sender:
             if self.pool.closed:  # httpx: "Cannot send a request, as the client has been closed."
                 return _Failure.of(exc, idempotent=idempotent)
             raise
+        finally:
+            if sent is not None:
+                sent.set()
 
-    async def _acquire(self, slots: anyio.Semaphore, request: httpx.Request) -> None:
+    async def _acquire(
+        self, slots: anyio.Semaphore, request: httpx.Request, sent: anyio.Event | None
+    ) -> None:
         """Wait for a request slot, at most the ``pool`` timeout."""
         try:
             slots.acquire_nowait()  # the common case: a slot is free (no timer needed)
         except anyio.WouldBlock:
-            pass
+            if sent is not None:
+                sent.set()  # not going out at once: nobody waits for it
         else:
             return  # (no checkpoint here: the request that follows has plenty)
         pool = self._settings.timeout.pool
@@ -362,6 +380,17 @@ class _Failure:
             retryable=retryable_exception(exc, idempotent=idempotent) and not no_such_host,
             no_such_host=no_such_host,
         )
+
+
+def _on_written(sent: anyio.Event) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    """A ``trace`` extension (httpx's own transport): sets ``sent`` once the request is written."""
+
+    async def trace(event_name: str, _info: dict[str, Any]) -> None:
+        # httpcore's events: "http11.send_request_body.complete", "http2...." likewise.
+        if event_name.endswith(".send_request_body.complete"):
+            sent.set()
+
+    return trace
 
 
 def _too_large(response: httpx.Response, limit: int | None, start: bytes) -> NoReturn:

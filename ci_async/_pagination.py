@@ -75,8 +75,10 @@ class JobIterator(AsyncIterator[Job]):
     requested in the background (one page ahead at most, never past
     ``limit``). While the consumer waits for a page, the next request starts
     as soon as that page's answer arrives, on the ``NextToken`` read off its
-    bytes, and the page is decoded in a worker thread meanwhile; the request
-    is cancelled if the decoded page holds another token. A failure of that
+    bytes, and the page is decoded once that request is on its way (over
+    httpx's own transport: written to its connection; over any other: handed
+    to the transport); the request is cancelled if the decoded page holds
+    another token. A failure of that
     request is raised when the consumer reaches the page. That request is
     owned by the iterator: ``aclose()`` (and leaving ``async with``) cancels
     it and waits for its connection to be released, and the session's
@@ -433,22 +435,34 @@ class JobIterator(AsyncIterator[Job]):
                     self._start_prefetch(following, size)
         self._drop_ahead()
 
-    def _query(self, token: str | None, size: int | None) -> PageQuery:
-        return PageQuery(token=token, size=size, ahead=self._hint_hook)
+    def _query(
+        self, token: str | None, size: int | None, sent: anyio.Event | None = None
+    ) -> PageQuery:
+        return PageQuery(token=token, size=size, ahead=self._hint_hook, sent=sent)
 
-    def _request(self, token: str, size: int | None) -> BackgroundRequest[JobPage]:
-        """A request for the page at ``token``, running beside the consumer."""
-        query, deadline_at, fetch = self._query(token, size), self._deadline_at, self._fetch
+    def _request(
+        self, token: str, size: int | None, sent: anyio.Event | None = None
+    ) -> BackgroundRequest[JobPage]:
+        """A request for the page at ``token``, running beside the consumer.
+
+        ``sent`` is set once the request is on its way, and at the latest when it ends.
+        """
+        query = self._query(token, size, sent)
+        deadline_at, fetch = self._deadline_at, self._fetch
 
         async def fetch_page() -> JobPage:
-            return await fetch(query, deadline_at)
+            try:
+                return await fetch(query, deadline_at)
+            finally:
+                if sent is not None:
+                    sent.set()
 
         return BackgroundRequest(fetch_page, self._background)
 
     def _start_prefetch(self, token: str, size: int | None) -> None:
         self._pending, self._awaited_size = self._request(token, size), size
 
-    def _go_ahead(self, token: str) -> bool:
+    def _go_ahead(self, token: str) -> anyio.Event | None:
         """The answer for the page awaited carries ``token``: request the next page now?
 
         Called before that page is decoded, so that the next request is on its
@@ -458,19 +472,20 @@ class JobIterator(AsyncIterator[Job]):
         that token and the same size would be asked, cancelled otherwise.
 
         Returns:
-            Whether a request was started.
+            The started request's ``sent`` event, or ``None`` if none was started.
         """
         if not self._waiting or self._ahead is not None or self._closed:
-            return False
+            return None
         if token_digest(token) in self._seen:
-            return False
+            return None
         coming = self._awaited_size or SERVICE_PAGE_SIZE  # the page awaited, if full
         wanted = self._wanted()
         if wanted is not None and wanted <= coming:
-            return False
+            return None
         size = self._size(coming)
-        self._ahead = (token, size, self._request(token, size))
-        return True
+        sent = anyio.Event()
+        self._ahead = (token, size, self._request(token, size, sent))
+        return sent
 
     def _drop_ahead(self) -> None:
         """Cancel the request started on a hint, if it was not taken up."""
@@ -480,13 +495,15 @@ class JobIterator(AsyncIterator[Job]):
             ahead[2].cancel()
 
 
-def _weak_hook(method: Callable[[str], bool]) -> Callable[[str], bool]:
+def _weak_hook(
+    method: Callable[[str], anyio.Event | None],
+) -> Callable[[str], anyio.Event | None]:
     """Call ``method`` while its object lives; a hook that keeps no reference to it."""
     ref = weakref.WeakMethod(method)
 
-    def hook(token: str) -> bool:
+    def hook(token: str) -> anyio.Event | None:
         bound = ref()
-        return bound is not None and bound(token)
+        return None if bound is None else bound(token)
 
     return hook
 

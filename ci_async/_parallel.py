@@ -90,9 +90,10 @@ class PageQuery:
         before: ``endCreationTime`` instead of the caller's ``created_before``.
         ascending: The order instead of the caller's (``None``: the caller's).
         ahead: Called with the ``NextToken`` the answer's bytes carry, before
-            the page is decoded (see :func:`~ci_async._decode.next_token_hint`);
-            true when it started the next request, which then goes out while
-            the page is decoded in a worker thread.
+            the page is decoded (see :func:`~ci_async._decode.next_token_hint`).
+            When it starts the next request it returns that request's ``sent``
+            event, and the page is decoded once the request is on its way.
+        sent: Set once this request is on its way (see ``Sender.send``).
     """
 
     token: str | None = None
@@ -100,7 +101,10 @@ class PageQuery:
     after: datetime | None = None
     before: datetime | None = None
     ascending: bool | None = None
-    ahead: Callable[[str], bool] | None = attrs.field(default=None, eq=False, repr=False)
+    ahead: Callable[[str], anyio.Event | None] | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
+    sent: anyio.Event | None = attrs.field(default=None, eq=False, repr=False)
 
 
 #: ``fetch(query, deadline_at)``: one page, retries included.

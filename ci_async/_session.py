@@ -27,7 +27,6 @@ from ._decode import (
     decode_job,
     decode_job_response,
     decode_list,
-    decode_list_off_loop,
     next_token_hint,
 )
 from ._errors import PaginationError
@@ -409,17 +408,20 @@ async def _fetch_page(
         params.append(("nextToken", query.token))
     try:
         response = await sender.send(
-            "GET", _JOBS, params=params, deadline_at=deadline_at, pace=pace
+            "GET", _JOBS, params=params, deadline_at=deadline_at, pace=pace, sent=query.sent
         )
     except httpx.InvalidURL:
         msg = f"the NextToken is too long to send back ({len(query.token or '')} characters)"
         raise PaginationError(msg, next_token=query.token) from None
     body = response.content
     hint = None if query.ahead is None else next_token_hint(body)
-    if hint is not None and query.ahead is not None and query.ahead(hint):
-        page = await decode_list_off_loop(body)  # the next request goes out meanwhile
-    else:
-        page = decode_list(body)
+    sent = None if hint is None or query.ahead is None else query.ahead(hint)
+    if sent is not None:
+        # The next page's request goes out first: the service works on it while
+        # this page is decoded (on the loop: a worker thread would contend with
+        # it for the interpreter lock and stall it for longer).
+        await sent.wait()
+    page = decode_list(body)
     if page.request_id is None and REQUEST_ID_HEADER in response.headers:
         page = attrs.evolve(page, request_id=response.headers[REQUEST_ID_HEADER])
     return page

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import threading
 import tracemalloc
 
 import anyio
@@ -398,33 +397,32 @@ async def test_prefetch_failure_surfaces_when_the_page_is_reached() -> None:
 async def test_the_next_page_is_requested_while_this_one_is_decoded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A consumer waiting for a page: the next request starts before that page is decoded.
+    """A consumer waiting for a page: the next request reaches the service before it is decoded.
 
-    A page decoded in a worker thread holds on until the request for the
-    following page has reached the service, or gives up after a while. (Only
-    the first page is awaited here: the fake service answers the second
-    before the consumer is back for it, so that one is decoded on the loop.)
+    Over a transport that does not report when a request is written (this
+    in-process one), the page is decoded once the next request has been handed
+    to the transport. Only the first page is awaited here: the fake service
+    answers the later ones before the consumer is back for them, and those
+    are decoded as they come.
     """
-    from ci_async import _decode
+    from ci_async import _decode, _session
 
     service = ListService(30)
+    recorder = Recorder(service)
     decode_list = _decode.decode_list
-    seen_before_decoded: list[bool] = []
+    requested_when_decoded: dict[str | None, bool] = {}
 
-    def decode_after_next_request(body: bytes) -> JobPage:
+    def decode_and_look(body: bytes) -> JobPage:
         page = decode_list(body)
-        if page.next_token is not None:
-            arrival = threading.Event()
-            anyio.from_thread.run_sync(lambda: service.on_arrival(page.next_token, arrival.set))
-            seen_before_decoded.append(arrival.wait(10))
+        requested_when_decoded[page.next_token] = page.next_token in tokens(recorder)
         return page
 
-    monkeypatch.setattr(_decode, "decode_list", decode_after_next_request)
-    recorder = Recorder(service)
+    monkeypatch.setattr(_session, "decode_list", decode_and_look)
     async with session_for(recorder) as session:
         got = await collect(session.list_jobs(page_size=10))
 
-    assert (ids(30), [True]) == (got, seen_before_decoded)
+    assert ids(30) == got
+    assert requested_when_decoded["t10"]
     assert [None, "t10", "t20"] == tokens(recorder)
 
 

@@ -8,12 +8,14 @@ loopback port.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 
 import anyio
 import pytest
 
 from ci_async import (
+    JobPage,
     JobState,
     PaginationError,
     ResponseParseError,
@@ -23,6 +25,7 @@ from ci_async import (
 from ci_async.testing import Emulator, EmulatorServer
 
 from .._session_support import make_job
+from . import _support
 from ._support import GUARD, Reply, Seen, drain, page_body, scripted, session_on
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -438,3 +441,40 @@ async def test_the_emulator_on_loopback_is_the_reference(
     got = await all_ids(session, page_size=10)
 
     assert [job.job_id for job in reversed(emulator.jobs)] == got
+
+
+async def test_over_httpx_the_next_request_reaches_the_server_before_the_page_is_decoded(
+    anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over httpx's own transport a page is decoded once the next request is written.
+
+    The decoder of the first page blocks the loop until the server (in its own
+    thread) has the request for the second: it can only get there if it was
+    written before decoding began.
+    """
+    if _support.TRANSPORT != "httpx":
+        pytest.skip("AiohttpTransport does not report when a request is written")
+    from ci_async import _decode, _session
+
+    arrived = threading.Event()
+
+    def answer(request: Seen) -> Reply:
+        token = request.params.get("nextToken")
+        if token == "t1":
+            arrived.set()
+        return Reply(page_body([make_job(1 if token else 0)], None if token else "t1"))
+
+    decode_list = _decode.decode_list
+    arrived_when_decoded: list[bool] = []
+
+    def decode_after_arrival(body: bytes) -> JobPage:
+        page = decode_list(body)
+        if page.next_token == "t1":
+            arrived_when_decoded.append(arrived.wait(GUARD / 2))
+        return page
+
+    monkeypatch.setattr(_session, "decode_list", decode_after_arrival)
+    async with scripted(answer) as (_, url), session_on(url) as session:
+        got = await all_ids(session)
+
+    assert (ids(2), [True]) == (got, arrived_when_decoded)

@@ -68,12 +68,14 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_ERROR_BODY",
     "REQUEST_ID_HEADER",
+    "build_list",
     "decode_describe",
     "decode_job",
     "decode_job_response",
     "decode_list",
     "error_from_response",
     "next_token_hint",
+    "parse_document",
 ]
 
 #: The header carrying the service's request id.
@@ -310,7 +312,11 @@ def _root(doc: dict[str, Any], expected: str) -> dict[str, Any]:
 
 def _decode(body: bytes | str, build: Any) -> Any:
     """Parse ``body`` and run ``build`` on the document; only ResponseParseError escapes."""
-    doc = _parse(body)
+    return _built(_parse(body), body, build)
+
+
+def _built(doc: dict[str, Any], body: bytes | str, build: Any) -> Any:
+    """Run ``build`` on ``body``'s parsed document; only ResponseParseError escapes."""
     try:
         return build(doc)
     except ResponseParseError as exc:
@@ -341,17 +347,35 @@ def decode_list(body: bytes | str) -> JobPage:
     Raises:
         ResponseParseError: ``body`` is not such a document.
     """
+    return build_list(parse_document(body), body)
 
-    def build(doc: dict[str, Any]) -> JobPage:
-        response = _root(doc, "Response")
-        return JobPage(
-            _jobs(response),
-            _text(response.get("NextToken"), "Response/NextToken") or None,
-            _text(response.get("RequestId"), "Response/RequestId"),
-        )
 
-    page: JobPage = _decode(body, build)
+def parse_document(body: bytes | str) -> dict[str, Any]:
+    """The first half of a decode: ``body`` parsed by ``xmltodict.parse``.
+
+    Raises:
+        ResponseParseError: ``body`` is not well-formed XML, or has a DTD.
+    """
+    return _parse(body)
+
+
+def build_list(doc: dict[str, Any], body: bytes | str) -> JobPage:
+    """The second half of :func:`decode_list`: the page built from ``body``'s parsed document.
+
+    Raises:
+        ResponseParseError: ``doc`` is not a list answer (its message quotes ``body``).
+    """
+    page: JobPage = _built(doc, body, _list_page)
     return page
+
+
+def _list_page(doc: dict[str, Any]) -> JobPage:
+    response = _root(doc, "Response")
+    return JobPage(
+        _jobs(response),
+        _text(response.get("NextToken"), "Response/NextToken") or None,
+        _text(response.get("RequestId"), "Response/RequestId"),
+    )
 
 
 #: The longest token :func:`next_token_hint` reads off a page's bytes.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import time
 import tracemalloc
+from typing import Any
 
 import anyio
 import httpx
@@ -409,21 +411,104 @@ async def test_the_next_page_is_requested_while_this_one_is_decoded(
 
     service = ListService(30)
     recorder = Recorder(service)
-    decode_list = _decode.decode_list
+    build_list = _decode.build_list
     requested_when_decoded: dict[str | None, bool] = {}
 
-    def decode_and_look(body: bytes) -> JobPage:
-        page = decode_list(body)
+    def decode_and_look(doc: dict[str, Any], body: bytes) -> JobPage:
+        page = build_list(doc, body)
         requested_when_decoded[page.next_token] = page.next_token in tokens(recorder)
         return page
 
-    monkeypatch.setattr(_session, "decode_list", decode_and_look)
+    monkeypatch.setattr(_session, "build_list", decode_and_look)
     async with session_for(recorder) as session:
         got = await collect(session.list_jobs(page_size=10))
 
     assert ids(30) == got
     assert requested_when_decoded["t10"]
     assert [None, "t10", "t20"] == tokens(recorder)
+
+
+async def test_a_task_woken_by_a_pages_parse_runs_before_its_records_are_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The parse of a page and the building of its records each take a turn of the loop.
+
+    A task woken while a page is parsed runs before the page's records are
+    built, and one woken while they are built runs before the next page is
+    parsed. Building the records is what sets off the garbage collector's
+    passes; a stall is then the parse or the records and a pass, not more.
+    """
+    from ci_async import _decode, _session
+
+    parse_document, build_list = _decode.parse_document, _decode.build_list
+    steps: list[str] = []
+    wake = [anyio.Event()]
+
+    def parse(body: bytes) -> dict[str, Any]:
+        steps.append("parse")
+        wake[0].set()
+        return parse_document(body)
+
+    def build(doc: dict[str, Any], body: bytes) -> JobPage:
+        steps.append("build")
+        wake[0].set()
+        return build_list(doc, body)
+
+    async def woken() -> None:
+        while True:
+            await wake[0].wait()
+            wake[0] = anyio.Event()
+            steps.append("woken")
+
+    monkeypatch.setattr(_session, "parse_document", parse)
+    monkeypatch.setattr(_session, "build_list", build)
+    async with session_for(Recorder(ListService(30))) as session, anyio.create_task_group() as tg:
+        tg.start_soon(woken)
+        await anyio.wait_all_tasks_blocked()
+        got = await collect(session.list_jobs(page_size=10, prefetch=False))
+        await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()
+
+    assert ids(30) == got
+    assert ["parse", "woken", "build", "woken"] * 3 == steps
+
+
+async def test_a_timer_due_during_a_pages_parse_fires_before_its_records_are_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 1 ms ticker beside a parse that keeps the CPU for 5 ms ticks before the records."""
+    from ci_async import _decode, _session
+
+    parse_document, build_list = _decode.parse_document, _decode.build_list
+    ticks = [0]
+    ticked_in_between: list[bool] = []
+    at_parse = [0]
+
+    def parse(body: bytes) -> dict[str, Any]:
+        at_parse[0] = ticks[0]
+        busy_until = time.perf_counter() + 0.005  # the CPU work of a long parse
+        while time.perf_counter() < busy_until:
+            pass
+        return parse_document(body)
+
+    def build(doc: dict[str, Any], body: bytes) -> JobPage:
+        ticked_in_between.append(ticks[0] > at_parse[0])
+        return build_list(doc, body)
+
+    async def ticker() -> None:
+        while True:
+            await anyio.sleep(0.001)
+            ticks[0] += 1
+
+    monkeypatch.setattr(_session, "parse_document", parse)
+    monkeypatch.setattr(_session, "build_list", build)
+    async with session_for(Recorder(ListService(30))) as session, anyio.create_task_group() as tg:
+        tg.start_soon(ticker)
+        got = await collect(session.list_jobs(page_size=10, prefetch=False))
+        tg.cancel_scope.cancel()
+
+    assert ids(30) == got
+    assert [True, True, True] == ticked_in_between
 
 
 async def test_a_request_started_on_a_wrong_hint_is_dropped() -> None:

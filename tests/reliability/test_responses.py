@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 import pytest
@@ -464,16 +465,16 @@ async def test_over_httpx_the_next_request_reaches_the_server_before_the_page_is
             arrived.set()
         return Reply(page_body([make_job(1 if token else 0)], None if token else "t1"))
 
-    decode_list = _decode.decode_list
+    build_list = _decode.build_list
     arrived_when_decoded: list[bool] = []
 
-    def decode_after_arrival(body: bytes) -> JobPage:
-        page = decode_list(body)
+    def decode_after_arrival(doc: dict[str, Any], body: bytes) -> JobPage:
+        page = build_list(doc, body)
         if page.next_token == "t1":
             arrived_when_decoded.append(arrived.wait(GUARD / 2))
         return page
 
-    monkeypatch.setattr(_session, "decode_list", decode_after_arrival)
+    monkeypatch.setattr(_session, "build_list", decode_after_arrival)
     async with scripted(answer) as (_, url), session_on(url) as session:
         got = await all_ids(session)
 

@@ -118,8 +118,11 @@ class _SafeExpat:
         return parser
 
 
-def _parse(body: bytes | str) -> dict[str, Any]:
-    """Parse ``body`` into xmltodict's dicts, turning every failure into ResponseParseError."""
+def parse_document(body: bytes | str) -> dict[str, Any]:
+    """Parse ``body`` into xmltodict's dicts, turning every failure into ResponseParseError.
+
+    The first half of every decode (:func:`build_list` is the second of a list's).
+    """
     try:
         doc: object = xmltodict.parse(body, expat=_SafeExpat, force_list=_FORCE_LIST)
     except _ForbiddenDeclarationError:
@@ -312,7 +315,7 @@ def _root(doc: dict[str, Any], expected: str) -> dict[str, Any]:
 
 def _decode(body: bytes | str, build: Any) -> Any:
     """Parse ``body`` and run ``build`` on the document; only ResponseParseError escapes."""
-    return _built(_parse(body), body, build)
+    return _built(parse_document(body), body, build)
 
 
 def _built(doc: dict[str, Any], body: bytes | str, build: Any) -> Any:
@@ -348,15 +351,6 @@ def decode_list(body: bytes | str) -> JobPage:
         ResponseParseError: ``body`` is not such a document.
     """
     return build_list(parse_document(body), body)
-
-
-def parse_document(body: bytes | str) -> dict[str, Any]:
-    """The first half of a decode: ``body`` parsed by ``xmltodict.parse``.
-
-    Raises:
-        ResponseParseError: ``body`` is not well-formed XML, or has a DTD.
-    """
-    return _parse(body)
 
 
 def build_list(doc: dict[str, Any], body: bytes | str) -> JobPage:
@@ -546,7 +540,7 @@ def _error_fields(body: bytes) -> dict[str, str | None] | None:
     if len(body) > MAX_ERROR_BODY or not body[:256].lstrip().startswith(b"<"):
         return None
     try:
-        doc = _parse(body)
+        doc = parse_document(body)
     except ResponseParseError:
         return None
     root = next(iter(doc.values()), None)

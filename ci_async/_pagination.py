@@ -78,8 +78,8 @@ class JobIterator(AsyncIterator[Job]):
     bytes, and the page is decoded once that request is on its way (over
     httpx's own transport: written to its connection; over any other: handed
     to the transport); the request is cancelled if the decoded page holds
-    another token. A failure of that
-    request is raised when the consumer reaches the page. That request is
+    another token. A failure of that request is raised when the consumer
+    reaches the page. That request is
     owned by the iterator: ``aclose()`` (and leaving ``async with``) cancels
     it and waits for its connection to be released, and the session's
     ``aclose()`` does the same. An iterator dropped after

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import time
 import tracemalloc
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -428,6 +429,36 @@ async def test_the_next_page_is_requested_while_this_one_is_decoded(
     assert [None, "t10", "t20"] == tokens(recorder)
 
 
+async def list_beside(
+    monkeypatch: pytest.MonkeyPatch,
+    task: Callable[[], Coroutine[Any, Any, None]],
+    before_parse: Callable[[], None],
+    before_build: Callable[[], None],
+) -> list[str]:
+    """List 30 jobs (3 pages, no prefetch) beside ``task``, hooks before each half of a decode."""
+    from ci_async import _decode, _session
+
+    parse_document, build_list = _decode.parse_document, _decode.build_list
+
+    def parse(body: bytes) -> dict[str, Any]:
+        before_parse()
+        return parse_document(body)
+
+    def build(doc: dict[str, Any], body: bytes) -> JobPage:
+        before_build()
+        return build_list(doc, body)
+
+    monkeypatch.setattr(_session, "parse_document", parse)
+    monkeypatch.setattr(_session, "build_list", build)
+    async with session_for(Recorder(ListService(30))) as session, anyio.create_task_group() as tg:
+        tg.start_soon(task)
+        await anyio.wait_all_tasks_blocked()
+        got = await collect(session.list_jobs(page_size=10, prefetch=False))
+        await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()
+    return got
+
+
 async def test_a_task_woken_by_a_pages_parse_runs_before_its_records_are_built(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -438,21 +469,15 @@ async def test_a_task_woken_by_a_pages_parse_runs_before_its_records_are_built(
     parsed. Building the records is what sets off the garbage collector's
     passes; a stall is then the parse or the records and a pass, not more.
     """
-    from ci_async import _decode, _session
-
-    parse_document, build_list = _decode.parse_document, _decode.build_list
     steps: list[str] = []
     wake = [anyio.Event()]
 
-    def parse(body: bytes) -> dict[str, Any]:
-        steps.append("parse")
-        wake[0].set()
-        return parse_document(body)
+    def step(name: str) -> Callable[[], None]:
+        def hook() -> None:
+            steps.append(name)
+            wake[0].set()
 
-    def build(doc: dict[str, Any], body: bytes) -> JobPage:
-        steps.append("build")
-        wake[0].set()
-        return build_list(doc, body)
+        return hook
 
     async def woken() -> None:
         while True:
@@ -460,14 +485,7 @@ async def test_a_task_woken_by_a_pages_parse_runs_before_its_records_are_built(
             wake[0] = anyio.Event()
             steps.append("woken")
 
-    monkeypatch.setattr(_session, "parse_document", parse)
-    monkeypatch.setattr(_session, "build_list", build)
-    async with session_for(Recorder(ListService(30))) as session, anyio.create_task_group() as tg:
-        tg.start_soon(woken)
-        await anyio.wait_all_tasks_blocked()
-        got = await collect(session.list_jobs(page_size=10, prefetch=False))
-        await anyio.wait_all_tasks_blocked()
-        tg.cancel_scope.cancel()
+    got = await list_beside(monkeypatch, woken, step("parse"), step("build"))
 
     assert ids(30) == got
     assert ["parse", "woken", "build", "woken"] * 3 == steps
@@ -477,35 +495,25 @@ async def test_a_timer_due_during_a_pages_parse_fires_before_its_records_are_bui
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A 1 ms ticker beside a parse that keeps the CPU for 5 ms ticks before the records."""
-    from ci_async import _decode, _session
-
-    parse_document, build_list = _decode.parse_document, _decode.build_list
     ticks = [0]
-    ticked_in_between: list[bool] = []
     at_parse = [0]
+    ticked_in_between: list[bool] = []
 
-    def parse(body: bytes) -> dict[str, Any]:
+    def parse() -> None:
         at_parse[0] = ticks[0]
         busy_until = time.perf_counter() + 0.005  # the CPU work of a long parse
         while time.perf_counter() < busy_until:
             pass
-        return parse_document(body)
 
-    def build(doc: dict[str, Any], body: bytes) -> JobPage:
+    def build() -> None:
         ticked_in_between.append(ticks[0] > at_parse[0])
-        return build_list(doc, body)
 
     async def ticker() -> None:
         while True:
             await anyio.sleep(0.001)
             ticks[0] += 1
 
-    monkeypatch.setattr(_session, "parse_document", parse)
-    monkeypatch.setattr(_session, "build_list", build)
-    async with session_for(Recorder(ListService(30))) as session, anyio.create_task_group() as tg:
-        tg.start_soon(ticker)
-        got = await collect(session.list_jobs(page_size=10, prefetch=False))
-        tg.cancel_scope.cancel()
+    got = await list_beside(monkeypatch, ticker, parse, build)
 
     assert ids(30) == got
     assert [True, True, True] == ticked_in_between

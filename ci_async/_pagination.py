@@ -79,13 +79,13 @@ class JobIterator(AsyncIterator[Job]):
     httpx's own transport: written to its connection; over any other: handed
     to the transport); the request is cancelled if the decoded page holds
     another token. A failure of that request is raised when the consumer
-    reaches the page. That request is
-    owned by the iterator: ``aclose()`` (and leaving ``async with``) cancels
-    it and waits for its connection to be released, and the session's
-    ``aclose()`` does the same. An iterator dropped after
-    ``break`` without being closed needs neither: its request is one request,
-    bounded by the session's timeouts and the deadline, and ends on its own
-    (as a courtesy, the iterator also cancels it when it is collected).
+    reaches the page. That request is owned by the iterator: ``aclose()``
+    (and leaving ``async with``) cancels it and waits for its connection to be
+    released, and the session's ``aclose()`` does the same. An iterator
+    dropped after ``break`` without being closed needs neither: its request is
+    one request, bounded by the session's timeouts and the deadline, and ends
+    on its own (as a courtesy, the iterator also cancels it when it is
+    collected).
 
     ``deadline``: seconds, counted from the first step of the iteration, within
     which every page request (retries and backoff included) must complete;

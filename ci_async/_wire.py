@@ -18,9 +18,10 @@ _TIME_RE = re.compile(
     r"(Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)",
     re.ASCII,
 )
-#: Parsed times by wire string: the same few times repeat across a page.
-_TIME_CACHE: dict[str, datetime] = {}
-_TIME_CACHE_MAX = 4096
+#: Exactly the layout the service writes: ``2022-06-27T15:23:10+0800``.
+_WIRE_RE = re.compile(
+    r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d[+-](?:[01]\d|2[0-3])[0-5]\d", re.ASCII
+)
 _TZ_CACHE: dict[str, timezone] = {"Z": timezone.utc}
 
 
@@ -51,38 +52,27 @@ def parse_time(text: str | None) -> datetime | None:
     Raises:
         ValueError: ``text`` is not a time in that format, or out of range.
     """
-    if text is None:
+    if text is None or text == "-" or not text:
         return None
-    cached = _TIME_CACHE.get(text)
-    if cached is not None:
-        return cached
-    if text in {"-", ""}:
-        return None
+    if _WIRE_RE.fullmatch(text) is not None:
+        # The service's own layout (every time it sends): checked by the pattern,
+        # then read by the C parser, given the offset as 3.10's parser reads it.
+        return datetime.fromisoformat(f"{text[:22]}:{text[22:]}")
     match = _TIME_RE.fullmatch(text)
     if match is None:
         msg = f"not a time like 2022-06-27T15:23:10+0800: {text[:40]!r}"
         raise ValueError(msg)
-    offset = match[8]
-    if match[7] is None:
-        # The wire layout: let the C parser build it (3x faster than int() + datetime()).
-        iso_offset = "+00:00" if offset == "Z" else f"{offset[:3]}:{offset[-2:]}"
-        value = datetime.fromisoformat(text[:19] + iso_offset)
-    else:
-        year, month, day, hour, minute, second, fraction = match.groups()[:7]
-        value = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour),
-            int(minute),
-            int(second),
-            int(fraction.ljust(6, "0")),
-            _tz(offset),
-        )
-    if len(_TIME_CACHE) >= _TIME_CACHE_MAX:
-        _TIME_CACHE.clear()
-    _TIME_CACHE[text] = value
-    return value
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    return datetime(
+        int(year),
+        int(month),
+        int(day),
+        int(hour),
+        int(minute),
+        int(second),
+        0 if fraction is None else int(fraction.ljust(6, "0")),
+        _tz(offset),
+    )
 
 
 def format_time(dt: datetime) -> str:

@@ -8,7 +8,7 @@ users build :class:`JobInput`, :class:`Operation` and friends to create jobs.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -113,13 +113,28 @@ def _non_empty_str(value: object, name: str) -> str:
 
 def _str_tuple(value: object) -> tuple[str, ...]:
     """A sequence of str (not one str) as a tuple: ``Operation.workflow_ids``."""
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        msg = f"workflow_ids must be a sequence of str, not {type(value).__name__}"
-        raise TypeError(msg)
-    items = tuple(value)
-    for item in items:
-        require_str(item, "each workflow id")
-    return items
+    if type(value) is not tuple:
+        if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+            msg = f"workflow_ids must be a sequence of str, not {type(value).__name__}"
+            raise TypeError(msg)
+        value = tuple(value)
+    for item in value:
+        if type(item) is not str:
+            require_str(item, "each workflow id")
+    return value
+
+
+def _optional_instance(
+    cls: type[Any],
+) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    """An attrs validator: ``None`` or an instance of ``cls`` (one plain call per check)."""
+
+    def validator(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None and type(value) is not cls and not isinstance(value, cls):
+            msg = f"{attribute.name} must be a {cls.__name__} or None, not {type(value).__name__}"
+            raise TypeError(msg)
+
+    return validator
 
 
 @attrs.frozen
@@ -200,18 +215,14 @@ class Operation:
 
     time_interval: TimeInterval | None = attrs.field(
         default=None,
-        validator=attrs.validators.optional(attrs.validators.instance_of(TimeInterval)),
+        validator=_optional_instance(TimeInterval),
     )
     workflow_ids: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     queue_id: str | None = attrs.field(default=None, validator=_optional_str)
     user_data: str | None = attrs.field(default=None, validator=_optional_str)
     callback: str | None = attrs.field(default=None, validator=_optional_str)
-    job_param: JobParam | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(JobParam))
-    )
-    output: Output | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Output))
-    )
+    job_param: JobParam | None = attrs.field(default=None, validator=_optional_instance(JobParam))
+    output: Output | None = attrs.field(default=None, validator=_optional_instance(Output))
     job_level: int | None = attrs.field(default=None, validator=attrs_optional(_int))
     tag: str | None = attrs.field(default=None, validator=_optional_str)
 

@@ -336,8 +336,9 @@ class JobIterator(AsyncIterator[Job]):
 
     async def _advance(self) -> bool:
         """Make the next page current. False when there is none (or the limit is reached)."""
+        # The page before is all taken: let it go before the next one is decoded.
+        self._jobs, self._index = (), 0
         if not self._can_fetch():
-            self._jobs, self._index = (), 0
             return False
         if self._parallel is not None:
             return await self._advance_parallel()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import time
 import tracemalloc
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -12,7 +13,7 @@ import anyio
 import httpx
 import pytest
 
-from ci_async import JobIterator, JobPage, PaginationError, SessionClosedError, TransportError
+from ci_async import Job, JobIterator, JobPage, PaginationError, SessionClosedError, TransportError
 from ci_async._parallel import PageQuery
 
 from ._session_support import ListService, Recorder, error, make_job, session_for, xml
@@ -427,6 +428,36 @@ async def test_the_next_page_is_requested_while_this_one_is_decoded(
     assert ids(30) == got
     assert requested_when_decoded["t10"]
     assert [None, "t10", "t20"] == tokens(recorder)
+
+
+async def test_a_page_taken_is_let_go_before_the_next_is_fetched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The iterator holds no job of a page it has handed out once it goes for the next.
+
+    A consumer that keeps nothing then has one page of records (and the XML
+    they were decoded from) in memory while the next is decoded, not two.
+    (With prefetch, a page that arrives while the consumer is still busy is
+    decoded then, beside the page being consumed: that is its point.)
+    """
+    from ci_async import _decode, _session
+
+    build_list = _decode.build_list
+    firsts: list[weakref.ref[Job]] = []
+    alive_when_decoded: list[bool] = []
+
+    def decode_and_look(doc: dict[str, Any], body: bytes) -> JobPage:
+        alive_when_decoded.append(any(first() is not None for first in firsts))
+        page = build_list(doc, body)
+        firsts.append(weakref.ref(page.jobs[0]))
+        return page
+
+    monkeypatch.setattr(_session, "build_list", decode_and_look)
+    async with session_for(Recorder(ListService(30))) as session:
+        got = await collect(session.list_jobs(page_size=10, prefetch=False))
+
+    assert ids(30) == got
+    assert [False, False, False] == alive_when_decoded
 
 
 async def list_beside(

@@ -279,7 +279,8 @@ class Job:
         input: What the job processes.
         operation: What the job does.
         raw: The ``JobsDetail`` element as decoded from the XML (nested dicts,
-            lists and strings), so that no field the service adds is lost.
+            lists and strings; XML attributes, which the service does not
+            send, are not kept), so that no field the service adds is lost.
             Treat it as read-only.
     """
 

@@ -195,13 +195,16 @@ def job_id(value: object, name: str = "job_id") -> str:
     if len(text) > MAX_JOB_ID:
         msg = f"{name} must be at most {MAX_JOB_ID} characters, got {len(text)}"
         raise ValueError(msg)
-    for char in text:
-        if char in _JOB_ID_FORBIDDEN:
-            msg = f"{name} must not contain {char!r}, got {text!r}"
-            raise ValueError(msg)
-        if char.isspace() or unicodedata.category(char)[0] in "CZ":
-            msg = f"{name} must not contain whitespace or control characters, got {text!r}"
-            raise ValueError(msg)
+    plain = text.isascii() and text.isprintable() and " " not in text
+    if not (plain and _JOB_ID_FORBIDDEN.isdisjoint(text)):
+        # Not plain printable ASCII without a forbidden character: find the culprit.
+        for char in text:
+            if char in _JOB_ID_FORBIDDEN:
+                msg = f"{name} must not contain {char!r}, got {text!r}"
+                raise ValueError(msg)
+            if char.isspace() or unicodedata.category(char)[0] in "CZ":
+                msg = f"{name} must not contain whitespace or control characters, got {text!r}"
+                raise ValueError(msg)
     if text == "." or ".." in text:
         msg = f"{name} must not be '.' or contain '..', got {text!r}"
         raise ValueError(msg)

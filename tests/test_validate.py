@@ -253,6 +253,8 @@ def test_good_job_ids_pass(job_id: str) -> None:
         "a\tb",
         "a\nb",
         "a\x00b",
+        "a\x7fb",
+        "é\x7f",
         "a\u200bb",
         "..",
         "a..b",

@@ -52,7 +52,7 @@ def parse_time(text: str | None) -> datetime | None:
     Raises:
         ValueError: ``text`` is not a time in that format, or out of range.
     """
-    if text is None or text == "-" or not text:
+    if not text or text == "-":
         return None
     if _WIRE_RE.fullmatch(text) is not None:
         # The service's own layout (every time it sends): checked by the pattern,

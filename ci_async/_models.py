@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from ._checks import attrs_check, attrs_optional, aware_datetime, require_str
+from ._checks import attrs_check, attrs_optional, aware_datetime, instance, require_str
 from ._text import shown
 
 __all__ = [
@@ -127,12 +127,10 @@ def _str_tuple(value: object) -> tuple[str, ...]:
 def _optional_instance(
     cls: type[Any],
 ) -> Callable[[object, attrs.Attribute[Any], object], None]:
-    """An attrs validator: ``None`` or an instance of ``cls`` (one plain call per check)."""
+    """An attrs validator: ``None`` or an instance of ``cls`` (:func:`_checks.instance`)."""
 
     def validator(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is not None and type(value) is not cls and not isinstance(value, cls):
-            msg = f"{attribute.name} must be a {cls.__name__} or None, not {type(value).__name__}"
-            raise TypeError(msg)
+        instance(value, cls, attribute.name, optional=True)
 
     return validator
 

@@ -566,7 +566,12 @@ HOSTILE_SERVERS: dict[str, tuple[Callable[[RawConnection], None], type[Exception
         _sends(_head(b"200 OK", length=len(MALFORMED_XML)) + MALFORMED_XML),
         ResponseParseError,
     ),
-    "server-error": (_sends(_head(b"500 Oops", length=len(ERROR_XML)) + ERROR_XML), ServerError),
+    # "connection: close": the retry must not race the server thread closing a kept-alive
+    # connection (a request written into a socket being closed is answered by a reset).
+    "server-error": (
+        _sends(_head(b"500 Oops", b"connection: close", length=len(ERROR_XML)) + ERROR_XML),
+        ServerError,
+    ),
 }
 
 

@@ -34,8 +34,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
+import itertools
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import attrs
@@ -43,6 +46,7 @@ import httpx
 
 import ci_async
 from ci_async._signing import sign_v5
+from ci_async._wire import format_time, parse_time
 
 LIST_PATH = "/inventorytriggerjob"
 
@@ -76,6 +80,11 @@ class Target:
         return ci_async.Credentials(self.secret_id, self.secret_key)
 
 
+def _windows(value: Iterable[Sequence[int]] | None) -> tuple[tuple[int, int], ...] | None:
+    """Windows as tuples (they arrive as JSON lists)."""
+    return None if value is None else tuple((lo, hi) for lo, hi in value)
+
+
 @attrs.frozen
 class ListOptions:
     """How to list: page size, prefetch, consumer work per page, parallel partitions."""
@@ -84,6 +93,9 @@ class ListOptions:
     prefetch: bool = True
     work: float = 0.0
     parallel: int | None = None
+    #: The floor only: list these ``[lo, hi)`` creation seconds at once (see
+    #: :func:`list_floor_httpx_windows`); ``None``: one sequential chain.
+    windows: tuple[tuple[int, int], ...] | None = attrs.field(default=None, converter=_windows)
 
 
 @attrs.frozen
@@ -190,7 +202,7 @@ def _list_params(token: str, size: int) -> list[tuple[str, str]]:
 
 
 def _plain(options: ListOptions, name: str) -> None:
-    if options.work or options.parallel:
+    if options.work or options.parallel or options.windows:
         msg = f"{name} lists sequentially with no consumer work"
         raise ValueError(msg)
 
@@ -243,7 +255,9 @@ async def _floor_httpx_pages(target: Target, size: int) -> AsyncIterator[dict[st
 
 
 async def list_floor_httpx(target: Target, options: ListOptions) -> Listed:
-    """The bare httpx loop, keeping the ids."""
+    """The bare httpx loop, keeping the ids (over ``options.windows`` at once, if given)."""
+    if options.windows:
+        return await list_floor_httpx_windows(target, options.windows, options.size)
     _plain(options, FLOOR_HTTPX)
     ids: list[str] = []
     first_at = 0.0
@@ -252,6 +266,75 @@ async def list_floor_httpx(target: Target, options: ListOptions) -> Listed:
             first_at = time.perf_counter()
         ids.extend(job["JobId"] for job in page.get("JobsDetail") or ())
     return Listed(len(ids), digest(ids), first_at)
+
+
+def _second(text: str) -> int:
+    return math.floor(parse_time(text).timestamp())  # type: ignore[union-attr]
+
+
+async def equal_windows(target: Target, parts: int) -> list[tuple[int, int]]:
+    """``parts`` windows of creation seconds ``[lo, hi)``, newest first, holding equal shares.
+
+    Found by listing everything first (untimed): knowledge a client listing in
+    parallel does not have. The windows cut between seconds, never inside one.
+    """
+    seconds = [
+        _second(job["CreationTime"])
+        async for page in _floor_httpx_pages(target, 100)
+        for job in page.get("JobsDetail") or ()
+    ]
+    seconds.sort(reverse=True)
+    edges = [seconds[0] + 1]
+    for part in range(1, parts):
+        edge = seconds[len(seconds) * part // parts]
+        if edge < edges[-1]:
+            edges.append(edge)
+    if seconds[-1] < edges[-1]:
+        edges.append(seconds[-1])
+    return list(itertools.pairwise(reversed(edges)))[::-1]
+
+
+async def list_floor_httpx_windows(
+    target: Target, windows: Sequence[tuple[int, int]], size: int
+) -> Listed:
+    """The bare httpx loop over every window at once: the ceiling of a parallel listing.
+
+    One ``NextToken`` chain per window, all in flight together, the ids joined in
+    window order. Each window ``[lo, hi)`` asks for ``lo - 1`` to ``hi`` and keeps
+    what was created in ``[lo, hi)`` (exact whether the server's bounds are
+    inclusive or exclusive), as ``list_jobs(parallel=...)`` does.
+    """
+    signer = FloorSigner(target)
+
+    async def chain(client: httpx.AsyncClient, lo: int, hi: int) -> list[str]:
+        ids: list[str] = []
+        token = ""
+        bounds = [
+            ("startCreationTime", format_time(datetime.fromtimestamp(lo - 1, timezone.utc))),
+            ("endCreationTime", format_time(datetime.fromtimestamp(hi, timezone.utc))),
+        ]
+        while True:
+            params = _list_params(token, size) + bounds
+            response = await client.get(
+                target.url + LIST_PATH,
+                params=tuple(params),
+                headers=signer.headers(LIST_PATH, params),
+            )
+            response.raise_for_status()
+            page = parse(response.content)
+            ids.extend(
+                job["JobId"]
+                for job in page.get("JobsDetail") or ()
+                if lo <= _second(job["CreationTime"]) < hi
+            )
+            token = page.get("NextToken") or ""
+            if not token:
+                return ids
+
+    async with httpx.AsyncClient() as client:
+        chains = await asyncio.gather(*(chain(client, lo, hi) for lo, hi in windows))
+    ids = [job_id for chain_ids in chains for job_id in chain_ids]
+    return Listed(len(ids), digest(ids))
 
 
 async def all_ids(target: Target) -> list[str]:

@@ -813,6 +813,8 @@ def scenario_parallel(
     target = target_json(server.target)
     par = f"{c.CI_HTTPX} parallel={PARALLEL}"
     sequential = f"{c.CI_HTTPX} sequential"
+    ceiling = f"{c.FLOOR_HTTPX} {PARALLEL} windows known in advance"
+    windows = asyncio.run(c.equal_windows(server.target, PARALLEL))
     entries: dict[str, Entry] = {
         par: (
             pool[c.CI_HTTPX],
@@ -820,6 +822,10 @@ def scenario_parallel(
         ),
         sequential: (pool[c.CI_HTTPX], {"op": "list", "target": target}),
         c.SDK: (pool[c.SDK], {"op": "list", "target": target}),
+        ceiling: (
+            pool[c.FLOOR_HTTPX],
+            {"op": "list", "target": target, "options": {"windows": windows}},
+        ),
     }
     runs = contest(
         report,
@@ -834,6 +840,11 @@ def scenario_parallel(
         identical_ids_in_order=True,
     )
     report.table(title, "jobs/s", runs)
+    reach = runs[ceiling].rate / runs[sequential].rate
+    report.lines.append(
+        f"  the ceiling ({ceiling}) / {sequential}: {reach:.2f}x"
+        f" ({PARALLEL} windows of equal shares, found by an untimed listing first; no records)"
+    )
     for row, theirs, target_ratio in parallel_rows(jobs):
         other = sequential if theirs == "sequential" else theirs
         report.goals.append(ratio(runs, par, other, row, target_ratio))
@@ -1089,7 +1100,7 @@ def run(args: argparse.Namespace, sizes: Sizes, report: Report) -> None:
         else:
             with (
                 emulator(sizes.parallel_jobs, secret, latency=LATENCY) as server,
-                workers([c.SDK, c.CI_HTTPX]) as pool,
+                workers([c.SDK, c.CI_HTTPX, c.FLOOR_HTTPX]) as pool,
             ):
                 guarded(
                     report,

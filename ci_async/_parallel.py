@@ -16,11 +16,14 @@ How the windows are chosen:
    are. The head stops there (its filter keeps the seconds wholly on its page)
    and the rest is carved, on demand, into windows sized to hold about one
    page each at the density seen so far.
-3. When a request slot is free and no window needs it, the window with the
-   most time left is split in two (its chain keeps the near half; a new chain
-   takes the far half), so a skewed distribution (most jobs in a short span)
-   still spreads over the slots. One second cannot be split: jobs created in
-   the same second are listed by one chain.
+3. When a request slot is free and no window needs it, a window is split in
+   two (its chain keeps the near part; a new chain takes the far part), so a
+   skewed distribution (most jobs in a short span) still spreads over the
+   slots. Only a window with two pages' worth of seconds left is split, and a
+   started chain's window is cut where one of its pages should end (from the
+   seconds its last page spanned): each request still brings a whole page,
+   and what it brings from beyond the cut is fetched for nothing. One second
+   cannot be split: jobs created in the same second are listed by one chain.
 
 Exactness whatever the service's bounds: the service documents its time
 bounds at one-second resolution, not whether they are inclusive. A window
@@ -227,6 +230,7 @@ class _Window:
     before: int | None = None  # fixed when the chain starts
     seen: set[bytes] = attrs.Factory(set)
     recent: frozenset[str] = frozenset()
+    stride: int | None = None  # the seconds its last full page spanned
 
     def keeps(self, second: int | None) -> bool:
         """Whether a job created at ``second`` belongs to this window."""
@@ -295,6 +299,7 @@ class ParallelPages:
         self._far: int | None = None
         self._frontier: int | None = None
         self._width: int | None = None  # seconds a new window spans
+        self._stride: int | None = None  # the seconds the last full page spanned
         self._probe: BackgroundRequest[None] | None = None
         self._probe_done = False
         self._error: Exception | None = None  # the probe's, once no window is left to carry it
@@ -499,19 +504,25 @@ class ParallelPages:
         hi = window.hi if window.hi is not None else self._far
         if lo is None or hi is None:
             return None
+        # (A chain may stand a second beyond its own edge: it asks for one more.)
         if self._ascending:
-            start = window.position if window.started and window.position is not None else lo
+            start = lo if window.position is None else max(lo, window.position)
             end = hi if window.hi is not None else hi + 1
         else:
-            end = window.position + 1 if window.started and window.position is not None else hi
             start = lo
+            end = hi if window.position is None else min(hi, window.position + 1)
         return (start, end) if end - start >= 2 else None
 
     def _split(self) -> _Window | None:
-        """Split a window in two; a new window takes the far half of what it has left.
+        """Split a window in two; a new window takes the far part of what it has left.
 
         The first window (in order) whose chain has more pages to go is split:
         its pages are the soonest needed. Failing that, the widest window.
+        Only a window with at least two pages' worth of seconds left is split
+        (a page spans :attr:`_Window.stride` seconds, or the last full page's
+        span): a chain's request fetches a whole page whatever its edge, so
+        cutting less than that off saves no request and discards what the
+        page brings from beyond the new edge.
         """
         chosen: tuple[int, tuple[int, int]] | None = None
         widest = 0
@@ -519,16 +530,19 @@ class ParallelPages:
             remaining = self._remaining(window)
             if remaining is None:
                 continue
+            span = remaining[1] - remaining[0]
+            if span < 2 * (window.stride or self._stride or 1):
+                continue
             if window.started and window.token is not None:
                 chosen = (index, remaining)
                 break
-            if remaining[1] - remaining[0] > widest:
-                widest, chosen = remaining[1] - remaining[0], (index, remaining)
+            if span > widest:
+                widest, chosen = span, (index, remaining)
         if chosen is None:
             return None
         index, (start, end) = chosen
-        middle = (start + end) // 2
         window = self._windows[index]
+        middle = self._middle(window, start, end)
         if self._ascending:
             new = _Window(middle, window.hi)
             window.hi = middle
@@ -537,6 +551,26 @@ class ParallelPages:
             window.lo = middle
         self._windows.insert(index + 1, new)
         return new
+
+    def _middle(self, window: _Window, start: int, end: int) -> int:
+        """Where to split ``[start, end)``: halfway, moved to where one of the chain's pages ends.
+
+        A started chain's pages each span about ``stride`` seconds from where it
+        stands; an edge just short of a page's end lets the chain stop with that
+        page, keeping all but its last second, instead of needing one more page
+        that is mostly beyond the edge.
+        """
+        middle = (start + end) // 2
+        stride, position = window.stride, window.position
+        if not window.started or not stride or position is None:
+            return middle
+        if self._ascending:
+            steps = max(1, round((middle - position) / stride))
+            aligned = position + steps * stride
+        else:
+            steps = max(1, round((position + 1 - middle) / stride))
+            aligned = position - steps * stride + 1
+        return aligned if start < aligned < end else middle
 
     # --- requests -------------------------------------------------------------------------
 
@@ -638,6 +672,10 @@ class ParallelPages:
             if window.head and not self._cut and following is not None:
                 self._cut_head(window, seconds[-1])
         kept = tuple(job for job, second in zip(jobs, seconds, strict=True) if window.keeps(second))
+        if len(page.jobs) >= self._page_size and seconds:
+            first, last = seconds[0], seconds[-1]
+            if first is not None and last is not None:
+                window.stride = self._stride = abs(last - first)
         window.pages.append((token, JobPage(kept, None, page.request_id)))
         window.token = following
         if following is None or self._beyond(window, seconds):

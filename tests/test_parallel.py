@@ -153,6 +153,84 @@ async def test_uniform_spread_over_months() -> None:
         assert await ids(session) == await ids(session, parallel=8)
 
 
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_seconds_holding_more_than_a_page_end_exactly(bounds: str, order: str) -> None:
+    """~360 jobs a second in a 5-second burst (over 3 pages each): the listing ends, exact.
+
+    A chain can stand on its window's own edge (a second beyond it filled its
+    first page); splitting it there must not leave an empty window while a new
+    one lists the same range again from the start, for ever.
+    """
+    burst = (datetime(2024, 5, 20, 12, tzinfo=CST), datetime(2024, 5, 20, 12, 0, 4, tzinfo=CST))
+    emulator = Emulator(seed=5, time_bounds=bounds)
+    emulator.generate(2000, seed=5, between=MONTH, hotspot=burst)
+    async with connect(emulator) as session:
+        expected = await ids(session, order=order)
+        with anyio.fail_after(30):
+            got = await ids(session, order=order, parallel=8)
+
+    assert 2000 == len(expected)
+    assert expected == got
+
+
+@pytest.mark.parametrize(
+    ("ascending", "lo", "hi", "position"), [(False, 99, 100, 100), (True, 100, 101, 99)]
+)
+def test_a_window_of_one_second_is_not_split_where_its_chain_overshot(
+    ascending: bool, lo: int, hi: int, position: int
+) -> None:
+    """A chain standing a second beyond its one-second window (it asks for one more): no split.
+
+    Halving "the seconds left", counted from where the chain stands, would cut
+    at the window's own edge: an empty window for the chain, and a new one
+    listing the same second again from the start.
+    """
+
+    async def fetch(query: _parallel.PageQuery, deadline_at: float | None) -> Any:
+        raise AssertionError
+
+    pages = _parallel.ParallelPages(
+        fetch,
+        background=set(),
+        parallel=8,
+        page_size=100,
+        ascending=ascending,
+        after=None,
+        before=None,
+        limit=None,
+        deadline_at=None,
+        start=None,
+        filters="",
+    )
+    window = _parallel._Window(lo, hi, token="next", started=True, position=position)
+    pages._windows.append(window)
+
+    assert pages._split() is None
+    assert (lo, hi) == (window.lo, window.hi)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+async def test_splits_stay_where_they_save_requests(seed: int) -> None:
+    """5,000 jobs spread over months: few requests beyond the sequential listing's 50.
+
+    Each request brings a whole page whatever its window's edge: a window is
+    split only with two pages' worth of seconds left, and where its chain's
+    page should end, so little is fetched beyond an edge only to be dropped.
+    """
+    emulator = Emulator(clock=lambda: 1.7e9, seed=seed, record_requests=True)
+    emulator.generate(5000, seed=seed)
+    async with connect(emulator) as session:
+        expected = await ids(session)
+        sequential = len(emulator.requests)
+        emulator.requests.clear()
+        got = await ids(session, parallel=8)
+        requests = len(emulator.requests)
+
+    assert expected == got
+    assert 50 == sequential
+    assert requests <= 1.6 * sequential
+
+
 # --- bounded resources -----------------------------------------------------------------------
 
 

@@ -19,18 +19,24 @@ How the windows are chosen:
 3. When a request slot is free and no window needs it, a window is split in
    two (its chain keeps the near part; a new chain takes the far part), so a
    skewed distribution (most jobs in a short span) still spreads over the
-   slots. Only a window with two pages' worth of seconds left is split, and a
-   started chain's window is cut where one of its pages should end (from the
-   seconds its last page spanned): each request still brings a whole page,
-   and what it brings from beyond the cut is fetched for nothing. One second
-   cannot be split: jobs created in the same second are listed by one chain.
+   slots: the window in front first, and still when the pages buffered
+   beyond it fill the look-ahead. Only a window with two pages' worth of
+   seconds left is split, and a started chain's window is cut where one of
+   its pages should end (from the seconds its last page spanned): each
+   request still brings a whole page, and what it brings from beyond the cut
+   is fetched for nothing. One second cannot be split: jobs created in the
+   same second are listed by one chain.
 
 Exactness whatever the service's bounds: the service documents its time
 bounds at one-second resolution, not whether they are inclusive. A window
 owns the half-open range of seconds ``[lo, hi)``: it asks for ``lo - 1`` to
 ``hi`` and keeps, client side, only the jobs created in ``[lo, hi)``. With
 inclusive or exclusive bounds alike, every job belongs to exactly one window.
-The caller's own ``created_after``/``created_before`` are sent as they are on
+A job that comes back from the very second a window sent as a bound proves
+that bound inclusive; from then on new windows send ``lo`` or ``hi - 1`` for
+it, and fetch nothing beyond their range (each bound is learnt on its own,
+and only from such proof: an exclusive bound is never narrowed). The
+caller's own ``created_after``/``created_before`` are sent as they are on
 the outer windows, so they act as they do on a sequential listing.
 
 Resources: at most ``parallel`` requests in flight (the probe included), at
@@ -300,6 +306,10 @@ class ParallelPages:
         self._frontier: int | None = None
         self._width: int | None = None  # seconds a new window spans
         self._stride: int | None = None  # the seconds the last full page spanned
+        # Whether the service's start/end bound is known to be inclusive: a job
+        # created in the very second a window sent as its bound came back.
+        self._start_inclusive = False
+        self._end_inclusive = False
         self._probe: BackgroundRequest[None] | None = None
         self._probe_done = False
         self._error: Exception | None = None  # the probe's, once no window is left to carry it
@@ -435,17 +445,26 @@ class ParallelPages:
         if self._limit is not None and self._handed_out + jobs >= self._limit:
             return None
         # The earliest window that can take a request, within the look-ahead: the
-        # pages buffered before it (in order) count, those after it do not.
+        # pages buffered before it (in order) count, those after it do not. When
+        # the look-ahead is used up, a window before that point may still be
+        # split: its far part's pages come before the pages buffered beyond it
+        # (without this, the window in front is listed one page a round trip
+        # while later windows' pages wait).
         ahead = 0
-        for window in self._windows:
+        within = len(self._windows)  # the windows before the look-ahead's end
+        for index, window in enumerate(self._windows):
             if ahead >= self._lookahead:
-                return None
+                within = index
+                break
             if not window.done and window.pending is None and window.error is None:
                 return window
             ahead += len(window.pages)
         if len(self._windows) >= 4 * self._parallel + 2:
             return None
-        return self._split() or self._carve()
+        split = self._split(within)
+        if split is not None or within < len(self._windows):
+            return split
+        return self._carve()
 
     def _adapt(self, window: _Window, kept: int, more: bool) -> None:
         """Resize new windows after a window's first page, aiming at one page each.
@@ -513,8 +532,8 @@ class ParallelPages:
             end = hi if window.position is None else min(hi, window.position + 1)
         return (start, end) if end - start >= 2 else None
 
-    def _split(self) -> _Window | None:
-        """Split a window in two; a new window takes the far part of what it has left.
+    def _split(self, within: int | None = None) -> _Window | None:
+        """Split one of the first ``within`` windows (all: ``None``); a new one takes its far part.
 
         The first window (in order) whose chain has more pages to go is split:
         its pages are the soonest needed. Failing that, the widest window.
@@ -527,6 +546,8 @@ class ParallelPages:
         chosen: tuple[int, tuple[int, int]] | None = None
         widest = 0
         for index, window in enumerate(self._windows):
+            if within is not None and index >= within:
+                break
             remaining = self._remaining(window)
             if remaining is None:
                 continue
@@ -579,17 +600,24 @@ class ParallelPages:
 
         A window owning ``[lo, hi)`` asks for ``lo - 1`` to ``hi``: whether the
         service's bounds are inclusive or exclusive, that covers the range, and
-        the client keeps only what is in it. Where the caller's bound is
-        tighter, the caller's bound is sent as it is.
+        the client keeps only what is in it. Once a job created in the very
+        second a window sent as a bound has come back, that bound is known to
+        be inclusive, and later windows send ``lo`` (start) or ``hi - 1``
+        (end) instead: nothing beyond the range is fetched. Where the caller's
+        bound is tighter, the caller's bound is sent as it is.
         """
         if window.head:
             return None, None
         after = None
-        if window.lo is not None and (self._after_s is None or window.lo - 1 >= self._after_s):
-            after = window.lo - 1
+        if window.lo is not None:
+            after = window.lo if self._start_inclusive else window.lo - 1
+            if self._after_s is not None and after < self._after_s:
+                after = None
         before = None
-        if window.hi is not None and (self._before_s is None or window.hi <= self._before_s):
-            before = window.hi
+        if window.hi is not None:
+            before = window.hi - 1 if self._end_inclusive else window.hi
+            if self._before_s is not None and before > self._before_s:
+                before = None
         return after, before
 
     def _size(self, window: _Window) -> int:
@@ -672,6 +700,10 @@ class ParallelPages:
             if window.head and not self._cut and following is not None:
                 self._cut_head(window, seconds[-1])
         kept = tuple(job for job, second in zip(jobs, seconds, strict=True) if window.keeps(second))
+        if not self._start_inclusive and window.after is not None and window.after in seconds:
+            self._start_inclusive = True
+        if not self._end_inclusive and window.before is not None and window.before in seconds:
+            self._end_inclusive = True
         if len(page.jobs) >= self._page_size and seconds:
             first, last = seconds[0], seconds[-1]
             if first is not None and last is not None:

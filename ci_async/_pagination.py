@@ -21,9 +21,8 @@ from . import _checks
 from ._background import BackgroundRequest
 from ._errors import PaginationError
 from ._models import Job, JobPage
-from ._parallel import (
-    PageQuery,
-    ParallelPages,
+from ._parallel import PageQuery, ParallelPages
+from ._parallel_token import (
     Snapshot,
     decode_token,
     encode_token,

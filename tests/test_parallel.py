@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from ci_async import PaginationError, RetryPolicy, ServiceError, Session, TransportError, _parallel
-from ci_async._parallel import TOKEN_PREFIX, Snapshot, decode_token, encode_token
+from ci_async._parallel_token import TOKEN_PREFIX, Snapshot, decode_token, encode_token
 from ci_async._repeats import drop_repeats
 from ci_async.testing import Emulator, RecordedRequest
 

@@ -234,24 +234,35 @@ async def list_ci_async(name: str, target: Target, options: ListOptions) -> List
     return Listed(len(ids), digest(ids), first_at)
 
 
-async def _floor_httpx_pages(target: Target, size: int) -> AsyncIterator[dict[str, Any]]:
-    """The bare ``httpx.AsyncClient`` loop: sign, GET, ``xmltodict.parse``, follow the token."""
-    signer = FloorSigner(target)
+async def _floor_httpx_chain(
+    client: httpx.AsyncClient,
+    signer: FloorSigner,
+    target: Target,
+    size: int,
+    filters: Sequence[tuple[str, str]] = (),
+) -> AsyncIterator[dict[str, Any]]:
+    """The bare loop over ``client``: sign, GET, ``xmltodict.parse``, follow the token."""
     token = ""
+    while True:
+        params = _list_params(token, size) + list(filters)
+        response = await client.get(
+            target.url + LIST_PATH,
+            params=tuple(params),
+            headers=signer.headers(LIST_PATH, params),
+        )
+        response.raise_for_status()
+        page = parse(response.content)
+        yield page
+        token = page.get("NextToken") or ""
+        if not token:
+            break
+
+
+async def _floor_httpx_pages(target: Target, size: int) -> AsyncIterator[dict[str, Any]]:
+    """The bare ``httpx.AsyncClient`` loop (:func:`_floor_httpx_chain` on a client of its own)."""
     async with httpx.AsyncClient() as client:
-        while True:
-            params = _list_params(token, size)
-            response = await client.get(
-                target.url + LIST_PATH,
-                params=tuple(params),
-                headers=signer.headers(LIST_PATH, params),
-            )
-            response.raise_for_status()
-            page = parse(response.content)
+        async for page in _floor_httpx_chain(client, FloorSigner(target), target, size):
             yield page
-            token = page.get("NextToken") or ""
-            if not token:
-                break
 
 
 async def list_floor_httpx(target: Target, options: ListOptions) -> Listed:
@@ -307,29 +318,16 @@ async def list_floor_httpx_windows(
     signer = FloorSigner(target)
 
     async def chain(client: httpx.AsyncClient, lo: int, hi: int) -> list[str]:
-        ids: list[str] = []
-        token = ""
         bounds = [
             ("startCreationTime", format_time(datetime.fromtimestamp(lo - 1, timezone.utc))),
             ("endCreationTime", format_time(datetime.fromtimestamp(hi, timezone.utc))),
         ]
-        while True:
-            params = _list_params(token, size) + bounds
-            response = await client.get(
-                target.url + LIST_PATH,
-                params=tuple(params),
-                headers=signer.headers(LIST_PATH, params),
-            )
-            response.raise_for_status()
-            page = parse(response.content)
-            ids.extend(
-                job["JobId"]
-                for job in page.get("JobsDetail") or ()
-                if lo <= _second(job["CreationTime"]) < hi
-            )
-            token = page.get("NextToken") or ""
-            if not token:
-                return ids
+        return [
+            job["JobId"]
+            async for page in _floor_httpx_chain(client, signer, target, size, bounds)
+            for job in page.get("JobsDetail") or ()
+            if lo <= _second(job["CreationTime"]) < hi
+        ]
 
     async with httpx.AsyncClient() as client:
         chains = await asyncio.gather(*(chain(client, lo, hi) for lo, hi in windows))

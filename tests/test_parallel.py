@@ -45,11 +45,26 @@ async def ids(session: Session, **options: Any) -> list[str]:
     return [job.job_id async for job in session.list_jobs(page_size=100, **options)]
 
 
-class InFlight(httpx.AsyncBaseTransport):
-    """Wraps a transport; counts list requests in flight and the most at once."""
+class Wrapper(httpx.AsyncBaseTransport):
+    """Wraps a transport: its answers are read in full and handed on; closing closes it."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class InFlight(Wrapper):
+    """Wraps a transport; counts list requests in flight and the most at once."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        super().__init__(inner)
         self.now = 0
         self.most = 0
         self.total = 0
@@ -59,17 +74,12 @@ class InFlight(httpx.AsyncBaseTransport):
         self.total += 1
         self.most = max(self.most, self.now)
         try:
-            response = await self.inner.handle_async_request(request)
-            await response.aread()
-            return response
+            return await super().handle_async_request(request)
         finally:
             self.now -= 1
 
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
-
-class Rounds(httpx.AsyncBaseTransport):
+class Rounds(Wrapper):
     """Wraps a transport; answers requests in rounds, counting them: round trips, without a clock.
 
     A round is every request the listing starts before it has to wait for an
@@ -79,7 +89,7 @@ class Rounds(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.gate = anyio.Event()
         self.waiting = 0
         self.rounds = 0
@@ -87,9 +97,7 @@ class Rounds(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.waiting += 1
         await self.gate.wait()
-        response = await self.inner.handle_async_request(request)
-        await response.aread()
-        return response
+        return await super().handle_async_request(request)
 
     async def drive(self) -> None:
         """Release a round each time every other task is blocked (run it in a task group)."""
@@ -103,8 +111,19 @@ class Rounds(httpx.AsyncBaseTransport):
             else:
                 await anyio.lowlevel.checkpoint()
 
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+
+class JobsFetched(Wrapper):
+    """Wraps a transport; counts the jobs in the answers to list requests."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        super().__init__(inner)
+        self.jobs = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.url.path.endswith("/inventorytriggerjob"):
+            self.jobs += response.content.count(b"<JobId>")
+        return response
 
 
 async def rounds_of(emulator: Emulator, **options: Any) -> tuple[int, list[str]]:
@@ -288,24 +307,6 @@ async def test_evenly_spread_data_takes_a_fraction_of_the_round_trips(seed: int)
     assert expected == got
     assert 50 == sequential
     assert parallel <= sequential / 3
-
-
-class JobsFetched(httpx.AsyncBaseTransport):
-    """Wraps a transport; counts the jobs in the answers to list requests."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.jobs = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        body = await response.aread()
-        if request.url.path.endswith("/inventorytriggerjob"):
-            self.jobs += body.count(b"<JobId>")
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 async def test_windows_fetch_little_beyond_their_seconds_whatever_the_bounds(

@@ -359,10 +359,9 @@ class ParallelPages:
             ahead += len(window.pages)
         if len(self._windows) >= 4 * self._parallel + 2:
             return None
-        split = self._split(within)
-        if split is not None or within < len(self._windows):
-            return split
-        return self._carve()
+        if within < len(self._windows):
+            return self._split(within)  # (nothing is carved beyond the look-ahead)
+        return self._split() or self._carve()
 
     def _adapt(self, window: _Window, kept: int, more: bool) -> None:
         """Resize new windows after a window's first page, aiming at one page each.

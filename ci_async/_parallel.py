@@ -15,7 +15,8 @@ How the windows are chosen:
 2. The head's first page says where the listing stands and how dense the jobs
    are. The head stops there (its filter keeps the seconds wholly on its page)
    and the rest is carved, on demand, into windows sized to hold about one
-   page each at the density seen so far.
+   page each at the density seen so far (a page being what the service's
+   pages hold: fewer jobs than asked for if a page with more to come says so).
 3. When a request slot is free and no window needs it, a window is split in
    two (its chain keeps the near part; a new chain takes the far part), so a
    skewed distribution (most jobs in a short span) still spreads over the
@@ -182,7 +183,10 @@ class ParallelPages:
         self._fetch = fetch
         self._background = background
         self._parallel = parallel
-        self._page_size = page_size or 100
+        self._page_size = page_size or 100  # what each request asks for
+        # The most jobs seen on a page with more to come, asked for in full: what
+        # the service's pages hold, which may be fewer than asked (None: not seen yet).
+        self._full_page: int | None = None
         self._ascending = ascending
         self._after = after
         self._before = before
@@ -377,8 +381,8 @@ class ParallelPages:
         span = window.hi - window.lo
         if more:
             self._width = max(1, span // 2)
-        elif kept < self._page_size / 2:
-            ratio = min(16.0, self._page_size / max(kept, self._page_size / 16))
+        elif kept < self._per_page / 2:
+            ratio = min(16.0, self._per_page / max(kept, self._per_page / 16))
             self._width = max(self._width, math.ceil(span * ratio))
 
     def _carve(self) -> _Window | None:
@@ -533,7 +537,9 @@ class ParallelPages:
             after=self._after if window.after is None else _when(window.after),
             before=self._before if window.before is None else _when(window.before),
         )
-        window.pending = self._spawn(query, lambda page, error: self._settle(window, page, error))
+        window.pending = self._spawn(
+            query, lambda page, error: self._settle(window, page, error, query.size)
+        )
 
     def _spawn(
         self, query: PageQuery, settle: Callable[[JobPage | None, Exception | None], None]
@@ -574,24 +580,34 @@ class ParallelPages:
         self._try_carve()
         self._schedule()
 
-    def _settle(self, window: _Window, page: JobPage | None, error: Exception | None) -> None:
+    def _settle(
+        self, window: _Window, page: JobPage | None, error: Exception | None, asked: int | None
+    ) -> None:
         """Take in a window's page (or error), then start what that allows."""
         window.pending = None
         if error is None and page is not None:
             try:
-                self._take(window, page)
+                self._take(window, page, asked)
             except Exception as exc:  # raised when the caller reaches it, as a failed request
                 error = exc
         if error is not None:
             window.error = error
         self._schedule()
 
-    def _take(self, window: _Window, page: JobPage) -> None:
+    @property
+    def _per_page(self) -> int:
+        """The jobs a page holds: as many as asked for, until the service's pages say less."""
+        return self._full_page or self._page_size
+
+    def _take(self, window: _Window, page: JobPage, asked: int | None) -> None:
         """Buffer a page of ``window``'s chain and move the chain on."""
         token = window.token
         jobs, window.recent = drop_repeats(page.jobs, window.recent, page.request_id)
         seconds = [_second(job) for job in jobs]
         following = page.next_token or None
+        if following is not None and page.jobs and asked == self._page_size:
+            # More to come: this page is as full as the service makes them.
+            self._full_page = max(self._full_page or 0, len(page.jobs))
         if seconds and seconds[-1] is not None:
             window.position = seconds[-1]
             if window.head and not self._cut and following is not None:
@@ -601,7 +617,7 @@ class ParallelPages:
             self._start_inclusive = True
         if not self._end_inclusive and window.before is not None and window.before in seconds:
             self._end_inclusive = True
-        if len(page.jobs) >= self._page_size and seconds:
+        if len(page.jobs) >= self._per_page and seconds:
             first, last = seconds[0], seconds[-1]
             if first is not None and last is not None:
                 window.stride = self._stride = abs(last - first)
@@ -640,7 +656,7 @@ class ParallelPages:
         if not known:
             return 1
         span = max(known) - min(known) + 1
-        return max(1, math.ceil(span * self._page_size / max(len(known), 1)))
+        return max(1, math.ceil(span * self._per_page / max(len(known), 1)))
 
     def _cut_head(self, head: _Window, reached: int) -> None:
         """Stop the head after its first page; what is beyond is carved into windows.

@@ -126,9 +126,34 @@ class JobsFetched(Wrapper):
         return response
 
 
-async def rounds_of(emulator: Emulator, **options: Any) -> tuple[int, list[str]]:
-    """The rounds of requests a listing takes (see :class:`Rounds`), and its ids."""
-    transport = Rounds(emulator.transport())
+class ShortPages(Wrapper):
+    """Wraps a transport; a list request asks for at most ``most`` jobs, whatever its ``size``.
+
+    A service whose pages hold fewer jobs than asked (a lower cap, or ``size``
+    ignored). The request's signature no longer matches: use an emulator that
+    does not verify signatures.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, most: int) -> None:
+        super().__init__(inner)
+        self.most = most
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/inventorytriggerjob"):
+            size = min(int(request.url.params.get("size", "10")), self.most)
+            request.url = request.url.copy_set_param("size", str(size))
+        return await super().handle_async_request(request)
+
+
+async def rounds_of(
+    emulator: Emulator, *, most: int | None = None, **options: Any
+) -> tuple[int, list[str]]:
+    """The rounds of requests a listing takes (see :class:`Rounds`), and its ids.
+
+    ``most``: the service's pages hold at most that many jobs (:class:`ShortPages`).
+    """
+    inner = emulator.transport()
+    transport = Rounds(inner if most is None else ShortPages(inner, most))
     async with (
         emulator.session(transport=transport, retry=FAST_EMULATOR) as session,
         anyio.create_task_group() as group,
@@ -307,6 +332,27 @@ async def test_evenly_spread_data_takes_a_fraction_of_the_round_trips(seed: int)
     assert expected == got
     assert 50 == sequential
     assert parallel <= sequential / 3
+
+
+async def test_pages_shorter_than_asked_do_not_cost_more_requests(bounds: str) -> None:
+    """A service whose pages hold fewer jobs than asked: windows sized for its pages.
+
+    What a page holds is learnt from a page with more to come, not taken from
+    the ``size`` asked for: windows sized for 100 jobs on pages of 10 cost
+    twice the sequential listing's requests, and more rounds.
+    """
+    most = 20
+    emulator = Emulator(clock=lambda: 1.7e9, seed=3, time_bounds=bounds, verify_signatures=False)
+    emulator.generate(1000, seed=3)
+    sequential, expected = await rounds_of(emulator, most=most)
+    requests = len(emulator.requests)
+    emulator.requests.clear()
+    parallel, got = await rounds_of(emulator, most=most, parallel=8)
+
+    assert expected == got
+    assert 1000 / most == sequential == requests
+    assert parallel <= sequential / 4
+    assert len(emulator.requests) <= 1.6 * requests
 
 
 async def test_windows_fetch_little_beyond_their_seconds_whatever_the_bounds(

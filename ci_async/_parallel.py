@@ -44,9 +44,11 @@ Resources: at most ``parallel`` requests in flight (the probe included), at
 most ``4 * parallel`` pages buffered (and at most ``2 * parallel`` of them
 before the window a new request is for, so the pages needed soonest come
 first), at most ``4 * parallel + 2`` windows alive: memory does not grow with
-the listing. A throttled request pauses every window (:class:`~ci_async._http.Pace`).
-A request that ends starts the next ones itself: a consumer slow with its
-page does not hold the listing back.
+the listing. Pages beyond the look-ahead are given back (fetched again in
+their turn) when they fill the buffer while the window in front is listed
+alone (see :meth:`ParallelPages._room`). A throttled request pauses every
+window (:class:`~ci_async._http.Pace`). A request that ends starts the next
+ones itself: a consumer slow with its page does not hold the listing back.
 
 Resuming: :meth:`ParallelPages.snapshot` describes what has not been handed
 out yet: the windows left, each with the token of its first page not handed
@@ -71,6 +73,7 @@ from ._background import BackgroundRequest
 from ._errors import PaginationError
 from ._models import Job, JobPage
 from ._parallel_token import Snapshot, WindowState
+from ._parallel_window import Window
 from ._repeats import drop_repeats, token_digest
 
 __all__ = ["PageQuery", "ParallelPages"]
@@ -115,37 +118,6 @@ def _second(job: Job) -> int | None:
 
 def _when(second: int) -> datetime:
     return datetime.fromtimestamp(second, tz=timezone.utc)
-
-
-@attrs.define
-class _Window:
-    """One time window and its token chain."""
-
-    lo: int | None
-    hi: int | None
-    head: bool = False
-    token: str | None = None  # the next page's token (None: the first page)
-    started: bool = False
-    done: bool = False
-    position: int | None = None  # the second the chain has reached
-    pages: deque[tuple[str | None, JobPage]] = attrs.Factory(deque)
-    pending: BackgroundRequest[None] | None = None
-    error: Exception | None = None
-    after: int | None = None  # the seconds its requests send (None: the caller's bound),
-    before: int | None = None  # fixed when the chain starts
-    seen: set[bytes] = attrs.Factory(set)
-    recent: frozenset[str] = frozenset()
-    stride: int | None = None  # the seconds its last full page spanned
-
-    def keeps(self, second: int | None) -> bool:
-        """Whether a job created at ``second`` belongs to this window."""
-        if second is None:
-            return True
-        return (self.lo is None or second >= self.lo) and (self.hi is None or second < self.hi)
-
-    def resume_token(self) -> str | None:
-        """The token of the first page not handed out."""
-        return self.pages[0][0] if self.pages else self.token
 
 
 class ParallelPages:
@@ -200,6 +172,7 @@ class ParallelPages:
         # and ``max_buffered`` in all.
         self._lookahead = 2 * parallel
         self._max_buffered = 4 * parallel
+        self._starved = 0  # round trips of the window in front alone, buffer full
         self._changed = anyio.Event()
         self._closed = False
         # Where the data ends (the far side), the frontier of what is not carved
@@ -218,14 +191,12 @@ class ParallelPages:
         self._cut = self._carved = isinstance(start, Snapshot)
         if isinstance(start, Snapshot):
             self._windows = deque(
-                _Window(
-                    lo, hi, head=head, token=token, started=token is not None, after=a, before=b
-                )
+                Window(lo, hi, head=head, token=token, started=token is not None, after=a, before=b)
                 for lo, hi, head, token, a, b in start.windows
             )
             self._probe_done = True
         else:
-            self._windows = deque([_Window(None, None, head=True, token=start)])
+            self._windows = deque([Window(None, None, head=True, token=start)])
             known = self._before_s if ascending else self._after_s
             self._far = known
             self._probe_done = known is not None
@@ -333,7 +304,7 @@ class ParallelPages:
                 break
             self._start(window)
 
-    def _pick(self) -> _Window | None:
+    def _pick(self) -> Window | None:
         """The window to fetch next, carving or splitting one when none waits."""
         if self._windows:
             head = self._windows[0]
@@ -342,8 +313,6 @@ class ParallelPages:
         if not self._carved:
             return None
         pages, jobs = self._buffered()
-        if pages >= self._max_buffered:
-            return None
         if self._limit is not None and self._handed_out + jobs >= self._limit:
             return None
         # The earliest window that can take a request, within the look-ahead: the
@@ -359,15 +328,48 @@ class ParallelPages:
                 within = index
                 break
             if not window.done and window.pending is None and window.error is None:
-                return window
+                return window if self._room(pages, within=index + 1) else None
             ahead += len(window.pages)
-        if len(self._windows) >= 4 * self._parallel + 2:
+        if len(self._windows) >= 4 * self._parallel + 2 or not self._room(pages, within):
             return None
         if within < len(self._windows):
             return self._split(within)  # (nothing is carved beyond the look-ahead)
         return self._split() or self._carve()
 
-    def _adapt(self, window: _Window, kept: int, more: bool) -> None:
+    def _room(self, pages: int, within: int) -> bool:
+        """Whether a page may be fetched for one of the first ``within`` windows.
+
+        When the buffer is full and the slots stand idle, the pages of windows
+        beyond the look-ahead are given back (last first): they are needed
+        only after every page before them, and are fetched again when their
+        turn comes. Without this, pages fetched early for the far end of the
+        listing (its sparse stretches are crossed first) can fill the buffer
+        and leave the window in front one request a round trip. A window's
+        pages are given back only once the window in front has had more than
+        twice as many round trips alone, plus two: fetching them again costs
+        as many requests, and at the end of a listing such a wait is short.
+        """
+        if pages < self._max_buffered:
+            return True
+        end = len(self._windows)
+        ahead = 0
+        for index, window in enumerate(self._windows):  # where the look-ahead ends
+            if ahead >= self._lookahead:
+                end = index
+                break
+            ahead += len(window.pages)
+        for window in reversed(list(self._windows)[max(end, within) :]):
+            # (Room for a whole round of requests, not one: each give-back waits its turn.)
+            if pages <= self._max_buffered - self._parallel:
+                break
+            if self._starved < 2 * len(window.pages) + 2:
+                break
+            if window.pages and window.pending is None and window.error is None:
+                pages -= len(window.pages)
+                window.give_back()
+        return pages < self._max_buffered
+
+    def _adapt(self, window: Window, kept: int, more: bool) -> None:
         """Resize new windows after a window's first page, aiming at one page each.
 
         Each window carved without news is twice as wide as the one before (so
@@ -385,7 +387,7 @@ class ParallelPages:
             ratio = min(16.0, self._per_page / max(kept, self._per_page / 16))
             self._width = max(self._width, math.ceil(span * ratio))
 
-    def _carve(self) -> _Window | None:
+    def _carve(self) -> Window | None:
         """A new window from the frontier (the far end of what is carved), if any is left."""
         frontier = self._frontier
         if frontier is None:
@@ -396,15 +398,15 @@ class ParallelPages:
         if self._ascending:
             end = frontier + width
             if far is None or end > far:
-                window, self._frontier = _Window(frontier, None), None
+                window, self._frontier = Window(frontier, None), None
             else:
-                window, self._frontier = _Window(frontier, end), end
+                window, self._frontier = Window(frontier, end), end
         else:
             start = frontier - width
             if far is None or start <= far:
-                window, self._frontier = _Window(None, frontier), None
+                window, self._frontier = Window(None, frontier), None
             else:
-                window, self._frontier = _Window(start, frontier), start
+                window, self._frontier = Window(start, frontier), start
         self._windows.append(window)
         return window
 
@@ -414,7 +416,7 @@ class ParallelPages:
             return (self._frontier, None, False, None, None, None)
         return (None, self._frontier, False, None, None, None)
 
-    def _remaining(self, window: _Window) -> tuple[int, int] | None:
+    def _remaining(self, window: Window) -> tuple[int, int] | None:
         """The seconds ``window`` still has to list, as a half-open ``[start, end)``, if known."""
         if window.done or window.error is not None or window.head:
             return None
@@ -433,13 +435,13 @@ class ParallelPages:
             end = hi if window.position is None else min(hi, window.position + 1)
         return (start, end) if end - start >= 2 else None
 
-    def _split(self, within: int | None = None) -> _Window | None:
+    def _split(self, within: int | None = None) -> Window | None:
         """Split one of the first ``within`` windows (all: ``None``); a new one takes its far part.
 
         The first window (in order) whose chain has more pages to go is split:
         its pages are the soonest needed. Failing that, the widest window.
         Only a window with at least two pages' worth of seconds left is split
-        (a page spans :attr:`_Window.stride` seconds, or the last full page's
+        (a page spans :attr:`Window.stride` seconds, or the last full page's
         span): a chain's request fetches a whole page whatever its edge, so
         cutting less than that off saves no request and discards what the
         page brings from beyond the new edge.
@@ -466,15 +468,15 @@ class ParallelPages:
         window = self._windows[index]
         middle = self._middle(window, start, end)
         if self._ascending:
-            new = _Window(middle, window.hi)
+            new = Window(middle, window.hi)
             window.hi = middle
         else:
-            new = _Window(window.lo, middle)
+            new = Window(window.lo, middle)
             window.lo = middle
         self._windows.insert(index + 1, new)
         return new
 
-    def _middle(self, window: _Window, start: int, end: int) -> int:
+    def _middle(self, window: Window, start: int, end: int) -> int:
         """Where to split ``[start, end)``: halfway, moved to where one of the chain's pages ends.
 
         A started chain's pages each span about ``stride`` seconds from where it
@@ -496,7 +498,7 @@ class ParallelPages:
 
     # --- requests -------------------------------------------------------------------------
 
-    def _query_bounds(self, window: _Window) -> tuple[int | None, int | None]:
+    def _query_bounds(self, window: Window) -> tuple[int | None, int | None]:
         """The seconds a window's requests send (``None``: the caller's own bound).
 
         A window owning ``[lo, hi)`` asks for ``lo - 1`` to ``hi``: whether the
@@ -521,13 +523,13 @@ class ParallelPages:
                 before = None
         return after, before
 
-    def _size(self, window: _Window) -> int:
+    def _size(self, window: Window) -> int:
         if self._limit is None or window is not self._windows[0]:
             return self._page_size
         left = self._limit - self._handed_out
         return max(1, min(self._page_size, left))
 
-    def _start(self, window: _Window) -> None:
+    def _start(self, window: Window) -> None:
         if not window.started:
             window.after, window.before = self._query_bounds(window)
             window.started = True
@@ -581,10 +583,12 @@ class ParallelPages:
         self._schedule()
 
     def _settle(
-        self, window: _Window, page: JobPage | None, error: Exception | None, asked: int | None
+        self, window: Window, page: JobPage | None, error: Exception | None, asked: int | None
     ) -> None:
         """Take in a window's page (or error), then start what that allows."""
         window.pending = None
+        if window is self._windows[0]:  # round trips of the window in front alone (see _room)
+            self._starved = self._starved + 1 if self._in_flight() == 0 else 0
         if error is None and page is not None:
             try:
                 self._take(window, page, asked)
@@ -599,7 +603,7 @@ class ParallelPages:
         """The jobs a page holds: as many as asked for, until the service's pages say less."""
         return self._full_page or self._page_size
 
-    def _take(self, window: _Window, page: JobPage, asked: int | None) -> None:
+    def _take(self, window: Window, page: JobPage, asked: int | None) -> None:
         """Buffer a page of ``window``'s chain and move the chain on."""
         token = window.token
         jobs, window.recent = drop_repeats(page.jobs, window.recent, page.request_id)
@@ -641,7 +645,7 @@ class ParallelPages:
         elif token is None:
             self._adapt(window, len(kept), more=not window.done)
 
-    def _beyond(self, window: _Window, seconds: Sequence[int | None]) -> bool:
+    def _beyond(self, window: Window, seconds: Sequence[int | None]) -> bool:
         """Whether the chain has passed its window's far edge (the rest is another's)."""
         last = seconds[-1] if seconds else None
         if last is None:
@@ -658,7 +662,7 @@ class ParallelPages:
         span = max(known) - min(known) + 1
         return max(1, math.ceil(span * self._per_page / max(len(known), 1)))
 
-    def _cut_head(self, head: _Window, reached: int) -> None:
+    def _cut_head(self, head: Window, reached: int) -> None:
         """Stop the head after its first page; what is beyond is carved into windows.
 
         The head keeps the seconds wholly on its page; the second it reached

@@ -1,0 +1,61 @@
+"""One time window of a parallel listing and its ``NextToken`` chain (see :mod:`._parallel`)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import attrs
+
+from ._background import BackgroundRequest
+from ._models import JobPage
+
+__all__ = ["Window"]
+
+
+@attrs.define
+class Window:
+    """One time window and its token chain."""
+
+    lo: int | None
+    hi: int | None
+    head: bool = False
+    token: str | None = None  # the next page's token (None: the first page)
+    started: bool = False
+    done: bool = False
+    position: int | None = None  # the second the chain has reached
+    pages: deque[tuple[str | None, JobPage]] = attrs.Factory(deque)
+    pending: BackgroundRequest[None] | None = None
+    error: Exception | None = None
+    after: int | None = None  # the seconds its requests send (None: the caller's bound),
+    before: int | None = None  # fixed when the chain starts
+    seen: set[bytes] = attrs.Factory(set)
+    recent: frozenset[str] = frozenset()
+    stride: int | None = None  # the seconds its last full page spanned
+
+    def keeps(self, second: int | None) -> bool:
+        """Whether a job created at ``second`` belongs to this window."""
+        if second is None:
+            return True
+        return (self.lo is None or second >= self.lo) and (self.hi is None or second < self.hi)
+
+    def resume_token(self) -> str | None:
+        """The token of the first page not handed out."""
+        return self.pages[0][0] if self.pages else self.token
+
+    def give_back(self) -> None:
+        """Drop the buffered pages: the chain starts again from the first of them.
+
+        Only for a window none of whose pages was handed out (one behind the
+        first): it goes back to where it started. A chain resumed from a
+        token keeps its bounds (the token belongs to them); another is as if
+        never started, so it can be split before its turn comes.
+        """
+        self.token = self.resume_token()
+        self.pages.clear()
+        self.done = False
+        if self.token is None:
+            self.started = False
+            self.after = self.before = None
+        self.position = self.stride = None
+        self.seen = set()
+        self.recent = frozenset()

@@ -172,7 +172,7 @@ class ParallelPages:
         # and ``max_buffered`` in all.
         self._lookahead = 2 * parallel
         self._max_buffered = 4 * parallel
-        self._starved = 0  # round trips of the window in front alone, buffer full
+        self._starved = 0  # round trips in a row of the window in front alone, buffer full
         self._changed = anyio.Event()
         self._closed = False
         # Where the data ends (the far side), the frontier of what is not carved
@@ -339,15 +339,16 @@ class ParallelPages:
     def _room(self, pages: int, within: int) -> bool:
         """Whether a page may be fetched for one of the first ``within`` windows.
 
-        When the buffer is full and the slots stand idle, the pages of windows
-        beyond the look-ahead are given back (last first): they are needed
-        only after every page before them, and are fetched again when their
-        turn comes. Without this, pages fetched early for the far end of the
-        listing (its sparse stretches are crossed first) can fill the buffer
-        and leave the window in front one request a round trip. A window's
-        pages are given back only once the window in front has had more than
-        twice as many round trips alone, plus two: fetching them again costs
-        as many requests, and at the end of a listing such a wait is short.
+        When the buffer is full, the pages of windows beyond the look-ahead are
+        given back (last first), until a round of requests fits: they are
+        needed only after every page before them, and are fetched again when
+        their turn comes. Without this, pages fetched early for the far end of
+        the listing (its sparse stretches are crossed first) can fill the
+        buffer and leave the window in front one request a round trip. A
+        window's ``k`` pages are given back only once the window in front has
+        had ``2k + 2`` round trips in a row alone, the buffer full: fetching
+        them again costs ``k`` requests, and near the end of a listing such a
+        wait is short.
         """
         if pages < self._max_buffered:
             return True
@@ -588,7 +589,8 @@ class ParallelPages:
         """Take in a window's page (or error), then start what that allows."""
         window.pending = None
         if window is self._windows[0]:  # round trips of the window in front alone (see _room)
-            self._starved = self._starved + 1 if self._in_flight() == 0 else 0
+            alone = self._in_flight() == 0 and self._buffered()[0] >= self._max_buffered
+            self._starved = self._starved + 1 if alone else 0
         if error is None and page is not None:
             try:
                 self._take(window, page, asked)

@@ -60,6 +60,7 @@ the start, or when the listing fits its head) the token is the service's own
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -321,28 +322,32 @@ class ParallelPages:
         # split: its far part's pages come before the pages buffered beyond it
         # (without this, the window in front is listed one page a round trip
         # while later windows' pages wait).
-        ahead = 0
-        within = len(self._windows)  # the windows before the look-ahead's end
-        for index, window in enumerate(self._windows):
-            if ahead >= self._lookahead:
-                within = index
-                break
+        within = self._lookahead_end()
+        for window in itertools.islice(self._windows, within):
             if not window.done and window.pending is None and window.error is None:
-                return window if self._room(pages, within=index + 1) else None
-            ahead += len(window.pages)
+                return window if self._room(pages, within) else None
         if len(self._windows) >= 4 * self._parallel + 2 or not self._room(pages, within):
             return None
         if within < len(self._windows):
             return self._split(within)  # (nothing is carved beyond the look-ahead)
         return self._split() or self._carve()
 
+    def _lookahead_end(self) -> int:
+        """How many windows come before the look-ahead's end (the pages buffered before it)."""
+        ahead = 0
+        for index, window in enumerate(self._windows):
+            if ahead >= self._lookahead:
+                return index
+            ahead += len(window.pages)
+        return len(self._windows)
+
     def _room(self, pages: int, within: int) -> bool:
         """Whether a page may be fetched for one of the first ``within`` windows.
 
-        When the buffer is full, the pages of windows beyond the look-ahead are
-        given back (last first), until a round of requests fits: they are
-        needed only after every page before them, and are fetched again when
-        their turn comes. Without this, pages fetched early for the far end of
+        When the buffer is full, the pages of the windows after those (beyond
+        the look-ahead) are given back (last first), until a round of requests
+        fits: they are needed only after every page before them, and are
+        fetched again when their turn comes. Without this, pages fetched early for the far end of
         the listing (its sparse stretches are crossed first) can fill the
         buffer and leave the window in front one request a round trip. A
         window's ``k`` pages are given back only once the window in front has
@@ -352,14 +357,7 @@ class ParallelPages:
         """
         if pages < self._max_buffered:
             return True
-        end = len(self._windows)
-        ahead = 0
-        for index, window in enumerate(self._windows):  # where the look-ahead ends
-            if ahead >= self._lookahead:
-                end = index
-                break
-            ahead += len(window.pages)
-        for window in reversed(list(self._windows)[max(end, within) :]):
+        for window in reversed(list(itertools.islice(self._windows, within, None))):
             # (Room for a whole round of requests, not one: each give-back waits its turn.)
             if pages <= self._max_buffered - self._parallel:
                 break

@@ -41,10 +41,12 @@ caller's own ``created_after``/``created_before`` are sent as they are on
 the outer windows, so they act as they do on a sequential listing.
 
 Resources: at most ``parallel`` requests in flight (the probe included), at
-most ``4 * parallel`` pages buffered (and at most ``2 * parallel`` of them
-before the window a new request is for, so the pages needed soonest come
-first), at most ``4 * parallel + 2`` windows alive: memory does not grow with
-the listing. Pages beyond the look-ahead are given back (fetched again in
+most ``4 * parallel`` pages' worth of jobs buffered (and at most
+``2 * parallel`` pages' worth before the window a new request is for, so the
+pages needed soonest come first), at most ``4 * parallel + 2`` windows alive:
+memory does not grow with the listing. The jobs are counted, not the pages:
+a sparse stretch's pages, each holding a few jobs, take little of the
+buffer. Pages beyond the look-ahead are given back (fetched again in
 their turn) when they fill the buffer while the window in front is listed
 alone (see :meth:`ParallelPages._room`). A throttled request pauses every
 window (:class:`~ci_async._http.Pace`). A request that ends starts the next
@@ -169,8 +171,8 @@ class ParallelPages:
         self._deadline_at = deadline_at
         self._filters = filters
         self._handed_out = 0
-        # Pages buffered: at most ``lookahead`` before the window a request is for,
-        # and ``max_buffered`` in all.
+        # Jobs buffered, in pages' worth (see _per_page): at most ``lookahead`` before
+        # the window a request is for, and ``max_buffered`` in all.
         self._lookahead = 2 * parallel
         self._max_buffered = 4 * parallel
         self._starved = 0  # round trips in a row of the window in front alone, buffer full
@@ -278,12 +280,9 @@ class ParallelPages:
         count = sum(window.pending is not None for window in self._windows)
         return count + (self._probe is not None)
 
-    def _buffered(self) -> tuple[int, int]:
-        pages = jobs = 0
-        for window in self._windows:
-            pages += len(window.pages)
-            jobs += sum(len(page.jobs) for _, page in window.pages)
-        return pages, jobs
+    def _buffered(self) -> int:
+        """The jobs fetched and not handed out yet."""
+        return sum(window.held() for window in self._windows)
 
     def _schedule(self) -> None:
         """Start what the free slots allow.
@@ -313,11 +312,11 @@ class ParallelPages:
                 return head  # the page the caller needs next: always
         if not self._carved:
             return None
-        pages, jobs = self._buffered()
+        jobs = self._buffered()
         if self._limit is not None and self._handed_out + jobs >= self._limit:
             return None
         # The earliest window that can take a request, within the look-ahead: the
-        # pages buffered before it (in order) count, those after it do not. When
+        # jobs buffered before it (in order) count, those after it do not. When
         # the look-ahead is used up, a window before that point may still be
         # split: its far part's pages come before the pages buffered beyond it
         # (without this, the window in front is listed one page a round trip
@@ -325,29 +324,30 @@ class ParallelPages:
         within = self._lookahead_end()
         for window in itertools.islice(self._windows, within):
             if not window.done and window.pending is None and window.error is None:
-                return window if self._room(pages, within) else None
-        if len(self._windows) >= 4 * self._parallel + 2 or not self._room(pages, within):
+                return window if self._room(jobs, within) else None
+        if len(self._windows) >= 4 * self._parallel + 2 or not self._room(jobs, within):
             return None
         if within < len(self._windows):
             return self._split(within)  # (nothing is carved beyond the look-ahead)
         return self._split() or self._carve()
 
     def _lookahead_end(self) -> int:
-        """How many windows come before the look-ahead's end (the pages buffered before it)."""
-        ahead = 0
+        """How many windows come before the look-ahead's end (the jobs buffered before it)."""
+        ahead, most = 0, self._lookahead * self._per_page
         for index, window in enumerate(self._windows):
-            if ahead >= self._lookahead:
+            if ahead >= most:
                 return index
-            ahead += len(window.pages)
+            ahead += window.held()
         return len(self._windows)
 
-    def _room(self, pages: int, within: int) -> bool:
+    def _room(self, jobs: int, within: int) -> bool:
         """Whether a page may be fetched for one of the first ``within`` windows.
 
-        When the buffer is full, the pages of the windows after those (beyond
-        the look-ahead) are given back (last first), until a round of requests
-        fits: they are needed only after every page before them, and are
-        fetched again when their turn comes. Without this, pages fetched early for the far end of
+        The buffer holds ``4 * parallel`` pages' worth of jobs. When it is
+        full, the pages of the windows after those (beyond the look-ahead) are
+        given back (last first), until a round of requests fits: they are
+        needed only after every page before them, and are fetched again when
+        their turn comes. Without this, pages fetched early for the far end of
         the listing (its sparse stretches are crossed first) can fill the
         buffer and leave the window in front one request a round trip. A
         window's ``k`` pages are given back only once the window in front has
@@ -355,18 +355,19 @@ class ParallelPages:
         them again costs ``k`` requests, and near the end of a listing such a
         wait is short.
         """
-        if pages < self._max_buffered:
+        most = self._max_buffered * self._per_page
+        if jobs < most:
             return True
         for window in reversed(list(itertools.islice(self._windows, within, None))):
             # (Room for a whole round of requests, not one: each give-back waits its turn.)
-            if pages <= self._max_buffered - self._parallel:
+            if jobs <= most - self._parallel * self._per_page:
                 break
             if self._starved < 2 * len(window.pages) + 2:
                 break
             if window.pages and window.pending is None and window.error is None:
-                pages -= len(window.pages)
+                jobs -= window.held()
                 window.give_back()
-        return pages < self._max_buffered
+        return jobs < most
 
     def _adapt(self, window: Window, kept: int, more: bool) -> None:
         """Resize new windows after a window's first page, aiming at one page each.
@@ -587,7 +588,8 @@ class ParallelPages:
         """Take in a window's page (or error), then start what that allows."""
         window.pending = None
         if window is self._windows[0]:  # round trips of the window in front alone (see _room)
-            alone = self._in_flight() == 0 and self._buffered()[0] >= self._max_buffered
+            full = self._buffered() >= self._max_buffered * self._per_page
+            alone = full and self._in_flight() == 0
             self._starved = self._starved + 1 if alone else 0
         if error is None and page is not None:
             try:

@@ -38,6 +38,10 @@ class Window:
             return True
         return (self.lo is None or second >= self.lo) and (self.hi is None or second < self.hi)
 
+    def held(self) -> int:
+        """The jobs in its buffered pages."""
+        return sum(len(page.jobs) for _, page in self.pages)
+
     def resume_token(self) -> str | None:
         """The token of the first page not handed out."""
         return self.pages[0][0] if self.pages else self.token

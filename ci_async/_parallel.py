@@ -355,7 +355,7 @@ class ParallelPages:
         them again costs ``k`` requests, and near the end of a listing such a
         wait is short.
         """
-        most = self._max_buffered * self._per_page
+        most = self._capacity
         if jobs < most:
             return True
         for window in reversed(list(itertools.islice(self._windows, within, None))):
@@ -588,8 +588,7 @@ class ParallelPages:
         """Take in a window's page (or error), then start what that allows."""
         window.pending = None
         if window is self._windows[0]:  # round trips of the window in front alone (see _room)
-            full = self._buffered() >= self._max_buffered * self._per_page
-            alone = full and self._in_flight() == 0
+            alone = self._in_flight() == 0 and self._buffered() >= self._capacity
             self._starved = self._starved + 1 if alone else 0
         if error is None and page is not None:
             try:
@@ -604,6 +603,11 @@ class ParallelPages:
     def _per_page(self) -> int:
         """The jobs a page holds: as many as asked for, until the service's pages say less."""
         return self._full_page or self._page_size
+
+    @property
+    def _capacity(self) -> int:
+        """The jobs the buffer holds: ``max_buffered`` pages' worth."""
+        return self._max_buffered * self._per_page
 
     def _take(self, window: Window, page: JobPage, asked: int | None) -> None:
         """Buffer a page of ``window``'s chain and move the chain on."""

@@ -189,10 +189,10 @@ async def rounds_of(
     return transport.rounds, got
 
 
-# The orders a round's answers arrive in (see Rounds): sorted, and two shuffles. On
-# each of 3 and 65, an earlier version took over a fifth more rounds on skewed data or
-# on short pages: its buffer and look-ahead counted pages, and a sparse stretch's pages,
-# a few jobs each, filled them.
+# The orders a round's answers arrive in (see Rounds): sorted, and two shuffles. In
+# each of 3 and 65, an earlier version took more rounds than a test below allows (on
+# skewed data, on short pages): its buffer and look-ahead counted pages, and a sparse
+# stretch's pages, a few jobs each, filled them.
 ORDERS = [None, 3, 65]
 
 _Test = TypeVar("_Test", bound=Callable[..., Awaitable[None]])
@@ -203,7 +203,7 @@ def counts_rounds(test: _Test) -> _Test:
 
     A listing takes the same rounds under asyncio
     (:func:`test_the_rounds_are_the_same_on_both_loops`), where
-    ``wait_all_tasks_blocked`` polls every 0.1 s: a round test there takes minutes.
+    ``wait_all_tasks_blocked`` polls every 0.1 s: the round tests would take minutes.
     """
     marked = pytest.mark.parametrize("anyio_backend", ["trio"])(test)
     return cast("_Test", pytest.mark.parametrize("shuffle", ORDERS)(marked))
@@ -377,7 +377,7 @@ async def test_skewed_data_takes_a_fraction_of_the_round_trips(
     When the pages buffered after the window in front fill the look-ahead, that
     window (the one the caller waits for) is still split, so its pages do not
     come one round trip at a time; and the sparse month's pages, needed last,
-    take a little of the buffer: it holds jobs, not pages.
+    take little of the buffer: it counts jobs, not pages.
     """
     emulator = skewed(bounds, jobs=5000)
     sequential, expected = await rounds_of(emulator)

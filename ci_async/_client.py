@@ -11,6 +11,12 @@
   one of which then go round again; a pool serving one request at a time
   does neither. A transport or client the user passed is shared by every
   request instead: it bounds itself.
+* **A transport passed in gets the requests itself.** The session's client
+  over it would add nothing (no cookies, hooks, redirects or proxies: httpx
+  reads no proxy variables for a client given a transport) but its cost
+  per request, so each request goes straight to the transport's
+  ``handle_async_request``, httpx's transport interface. The client only
+  builds the requests, as in every other case, and closes the transport.
 * **Made off the loop.** Building the first client loads the TLS trust store
   (~20 ms), so the first call builds it (and the TLS context the others share)
   in a worker thread rather than stalling the event loop; further lanes take
@@ -94,6 +100,8 @@ class Lanes:
         first: The first client; it also builds every request (all are set up alike).
         in_flight: The most requests in flight at once.
         make: Makes a further client, or ``None`` to share ``first``.
+        transport: ``first``'s transport, to which :meth:`send` hands every
+            request directly; ``None`` to send through the clients.
     """
 
     def __init__(
@@ -101,8 +109,11 @@ class Lanes:
         first: httpx.AsyncClient,
         in_flight: int,
         make: Callable[[], httpx.AsyncClient] | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.first = first
+        self.transport = transport
         self.slots = anyio.Semaphore(in_flight)
         #: Whether the clients are httpx's own transport (made here), which
         #: reports through the ``trace`` extension when a request is written.
@@ -120,6 +131,17 @@ class Lanes:
         client = self._make()
         self.made.append(client)
         return client
+
+    async def send(self, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` on ``client`` (from :meth:`take`); the body is left to read.
+
+        Over a transport passed in, the request goes to the transport itself.
+        """
+        if self.transport is None:
+            return await client.send(request, stream=True, follow_redirects=False)
+        response = await self.transport.handle_async_request(request)
+        response.request = request
+        return response
 
     def give(self, client: httpx.AsyncClient) -> None:
         """Give back the client :meth:`take` returned, and the slot."""
@@ -213,7 +235,11 @@ class PooledClient:
         """The first client (in a worker thread: the TLS context loads the trust store)."""
         settings = self._settings
         if settings.transport is not None:
-            return Lanes(self._new_client(settings.transport), settings.max_in_flight)
+            return Lanes(
+                self._new_client(settings.transport),
+                settings.max_in_flight,
+                transport=settings.transport,
+            )
         tls = httpx.create_ssl_context()
         return Lanes(
             self._new_client(None, tls),

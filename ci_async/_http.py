@@ -7,8 +7,10 @@ Every call of a :class:`~ci_async.Session` goes through :meth:`Sender.send`:
 2. wait for one of the session's request slots (at most ``max_in_flight``
    requests in flight; see below) and take a client for it
    (:class:`~ci_async._client.Lanes`);
-3. send it with :meth:`httpx.AsyncClient.send` (``stream=True``) and read the
-   body with :func:`~ci_async._body.read_body`, capped on the decoded bytes;
+3. send it with :meth:`httpx.AsyncClient.send` (``stream=True``), or straight
+   to the transport the session was given (:meth:`Lanes.send
+   <ci_async._client.Lanes.send>`), and read the body with
+   :func:`~ci_async._body.read_body`, capped on the decoded bytes;
    steps 1 to 3 of one attempt must end within ``attempt_timeout``;
 4. a 2xx answer is returned as a real :class:`httpx.Response` holding the
    decoded body; an error answer becomes the matching
@@ -32,9 +34,11 @@ context), with any server text in its message escaped.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 import math
 import socket
+import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NoReturn
@@ -246,8 +250,11 @@ class Sender:
                 await self._settings.signer.sign(request)
                 if sent is not None and not lanes.traced:
                     sent.set()  # (no word from the transport when it is written)
-                response = await client.send(request, stream=True, follow_redirects=False)
-                return await self._read(response)
+                started = time.perf_counter()
+                response = await lanes.send(client, request)
+                answer = await self._read(response)
+                answer.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+                return answer
             finally:
                 lanes.give(client)
         except (httpx.HTTPError, OSError) as exc:
@@ -312,7 +319,7 @@ class Sender:
             for name, value in response.headers.multi_items()
             if name not in {"content-encoding", "content-length"}
         ]
-        answer = httpx.Response(
+        return httpx.Response(
             response.status_code,
             headers=headers,
             content=body,
@@ -322,11 +329,6 @@ class Sender:
                 "reason_phrase": response.reason_phrase.encode("ascii", "replace"),
             },
         )
-        # httpx sets ``elapsed`` when the stream it handed out is closed; a response
-        # a mock transport returned already read was never streamed, so has none.
-        with contextlib.suppress(RuntimeError):
-            answer.elapsed = response.elapsed
-        return answer
 
     # --- failures ---------------------------------------------------------------------
 

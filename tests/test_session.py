@@ -383,6 +383,52 @@ async def test_a_user_supplied_client_runs_its_hooks() -> None:
     assert ["/inventorytriggerjob/j00000001"] == seen
 
 
+@pytest.mark.parametrize("mode", ["transport", "http_client", "default"])
+async def test_only_a_transport_passed_in_is_handed_requests_directly(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``transport=``: each request goes to the transport, not through ``AsyncClient.send``.
+
+    The session's own client over it would add nothing but its cost; its own
+    default clients (proxies from the environment) and a ``http_client``
+    (hooks, mounts) still send.
+    """
+    sends: list[str] = []
+    send = httpx.AsyncClient.send
+
+    async def counted(client: httpx.AsyncClient, request: httpx.Request, **kwargs: Any) -> Any:
+        sends.append(request.url.path)
+        return await send(client, request, **kwargs)
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", counted)
+    recorder = Recorder(DescribeService())
+    if mode == "default":
+        app = ProxyRecorder()  # (a plain server here: no proxy is set)
+        async with (
+            EmulatorServer(app) as server,
+            Session(
+                BUCKET, REGION, endpoint=server.url, signer=CountingSigner(), retry=None
+            ) as session,
+        ):
+            job = await session.get_job("j00000001")
+            url = server.url
+        recorder.requests.extend(httpx.Request("GET", url + path) for path in app.targets)
+    elif mode == "http_client":
+        async with (
+            httpx.AsyncClient(transport=recorder.transport()) as client,
+            Session(BUCKET, REGION, signer=CountingSigner(), http_client=client) as session,
+        ):
+            job = await session.get_job("j00000001")
+    else:
+        async with session_for(recorder) as session:
+            job = await session.get_job("j00000001")
+
+    assert "j00000001" == job.job_id
+    assert ["/inventorytriggerjob/j00000001"] == [r.url.path for r in recorder.requests]
+    expected = [] if mode == "transport" else ["/inventorytriggerjob/j00000001"]
+    assert expected == sends
+
+
 class ProxyRecorder:
     """An ASGI app standing in for an HTTP proxy: records request targets, answers a describe."""
 

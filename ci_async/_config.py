@@ -269,8 +269,9 @@ class Settings:
         max_response_bytes: The cap on a decoded body, or ``None``.
         max_in_flight: The most requests in flight at once.
         http_client: A client to use as it is (never closed here), or ``None``.
-        transport: The transport of the session's own client, or ``None`` for
-            httpx's own (:class:`httpx.AsyncHTTPTransport`).
+        transport: The transport each request is handed to directly, or
+            ``None`` for httpx's own (:class:`httpx.AsyncHTTPTransport`),
+            through the session's clients.
     """
 
     target: Target

@@ -75,9 +75,11 @@ class Session:
             times the largest phase of ``timeout`` (30 s).
         retry: The :class:`~ci_async.RetryPolicy`, or ``None`` for one attempt.
         http_client: Use this client as is; the session never closes it.
-        transport: The transport of the session's own client, e.g.
-            :class:`~ci_async.AiohttpTransport` or an emulator's; the session
-            closes it. Default: httpx's own, which honours ``HTTP(S)_PROXY``.
+        transport: An httpx transport to hand each request to directly
+            (its ``handle_async_request``, with no client's hooks or logging
+            in between), e.g. :class:`~ci_async.AiohttpTransport` or an
+            emulator's; the session closes it. Default: httpx's own, through
+            the session's clients, which honour ``HTTP(S)_PROXY``.
         max_connections: The most requests in flight at once (further calls
             wait for a slot, up to the pool timeout); also the connections
             kept. Default: 64.

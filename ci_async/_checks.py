@@ -2,9 +2,9 @@
 
 Each function takes what the caller gave, raises :class:`TypeError` (wrong
 type) or :class:`ValueError` (bad value) with a message naming the argument,
-and returns the value in the form the caller needs. The ``attrs_*`` variants
-adapt them to attrs validators. Nothing here does I/O, and no message quotes
-a value that could be a secret.
+and returns the value in the form the caller needs. The records' attrs
+validators call them for whatever fails their own quick test. Nothing here
+does I/O, and no message quotes a value that could be a secret.
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ from __future__ import annotations
 import enum
 import math
 import unicodedata
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
-
-import attrs
+from typing import TypeVar
 
 __all__ = [
     "aware_datetime",
@@ -209,26 +206,3 @@ def job_id(value: object, name: str = "job_id") -> str:
         msg = f"{name} must not be '.' or contain '..', got {text!r}"
         raise ValueError(msg)
     return text
-
-
-def attrs_check(
-    check: Callable[[object, str], object],
-) -> Callable[[object, attrs.Attribute[Any], object], None]:
-    """Turn ``check(value, name)`` into an attrs validator naming the field."""
-
-    def validator(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        check(value, attribute.name)
-
-    return validator
-
-
-def attrs_optional(
-    check: Callable[[object, str], object],
-) -> Callable[[object, attrs.Attribute[Any], object], None]:
-    """Like :func:`attrs_check`, with ``None`` accepted."""
-
-    def validator(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is not None:
-            check(value, attribute.name)
-
-    return validator

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
 
-from ._checks import attrs_check, attrs_optional, aware_datetime, instance, require_str
+from ._checks import aware_datetime, instance, require_str
 from ._text import shown
 
 __all__ = [
@@ -83,12 +83,16 @@ TERMINAL_STATES: frozenset[JobState] = frozenset(
 
 
 def _optional_str(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    # (A plain function, not a composed validator: records are built by the thousand.)
+    # (Validators here are plain functions that pass the common case on their first
+    # test, not composed ones: records are built by the thousand.)
     if value is not None and type(value) is not str:
         require_str(value, attribute.name)
 
 
-_optional_time = attrs_optional(aware_datetime)
+def _optional_time(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # The decoder's times (a datetime with a fixed offset) pass on the first test.
+    if value is not None and not (type(value) is datetime and type(value.tzinfo) is timezone):
+        aware_datetime(value, attribute.name)
 
 
 def _str(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -96,19 +100,20 @@ def _str(_record: object, attribute: attrs.Attribute[Any], value: object) -> Non
         require_str(value, attribute.name)  # (a str enum member passes here)
 
 
-def _int(value: object, name: str) -> int:
+def _optional_int(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None or type(value) is int:
+        return
     if isinstance(value, bool) or not isinstance(value, int):
-        msg = f"{name} must be an int or None, not {type(value).__name__}"
+        msg = f"{attribute.name} must be an int or None, not {type(value).__name__}"
         raise TypeError(msg)
-    return value
 
 
-def _non_empty_str(value: object, name: str) -> str:
-    text = require_str(value, name)
-    if not text:
-        msg = f"{name} must not be empty"
+def _non_empty_str(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not str:
+        require_str(value, attribute.name)  # (a str subclass passes here)
+    if not value:
+        msg = f"{attribute.name} must not be empty"
         raise ValueError(msg)
-    return text
 
 
 def _str_tuple(value: object) -> tuple[str, ...]:
@@ -130,7 +135,8 @@ def _optional_instance(
     """An attrs validator: ``None`` or an instance of ``cls`` (:func:`_checks.instance`)."""
 
     def validator(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        instance(value, cls, attribute.name, optional=True)
+        if value is not None and type(value) is not cls:
+            instance(value, cls, attribute.name, optional=True)  # (a subclass passes here)
 
     return validator
 
@@ -221,7 +227,7 @@ class Operation:
     callback: str | None = attrs.field(default=None, validator=_optional_str)
     job_param: JobParam | None = attrs.field(default=None, validator=_optional_instance(JobParam))
     output: Output | None = attrs.field(default=None, validator=_optional_instance(Output))
-    job_level: int | None = attrs.field(default=None, validator=attrs_optional(_int))
+    job_level: int | None = attrs.field(default=None, validator=_optional_int)
     tag: str | None = attrs.field(default=None, validator=_optional_str)
 
 
@@ -282,7 +288,7 @@ class Job:
             Treat it as read-only.
     """
 
-    job_id: str = attrs.field(validator=attrs_check(_non_empty_str))
+    job_id: str = attrs.field(validator=_non_empty_str)
     type: JobType | str = attrs.field(validator=_str)
     name: str | None = None
     state: JobState | str = attrs.field(validator=_str)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any
 
 import attrs
 import pytest
@@ -206,6 +207,75 @@ def test_to_dict_is_a_fresh_dict(job: Job) -> None:
     """Changing the returned dict changes neither the job nor the next call's dict."""
     job.to_dict()["input"]["prefix"] = "changed"
     assert "input" == job.to_dict()["input"]["prefix"]
+
+
+class _Str(str):
+    """A str subclass: records take it wherever they take a str."""
+
+
+class _Interval(TimeInterval):
+    """A TimeInterval subclass: Operation takes it."""
+
+
+class _Beijing(tzinfo):
+    """An aware zone that is not a ``datetime.timezone`` (like a ZoneInfo, without tzdata)."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return timedelta(hours=8)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "CST"
+
+
+_ZONED = datetime(2022, 6, 27, 15, 23, 10, tzinfo=_Beijing())
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: Job(job_id=_Str("j"), type=_Str("Job"), state=_Str("Running")), "job_id"),
+        (lambda: JobInput(prefix=_Str("p/")), "prefix"),
+        (lambda: TimeInterval(_ZONED, None), "start"),
+        (lambda: Operation(time_interval=_Interval()), "time_interval"),
+        (lambda: Operation(job_level=2), "job_level"),
+        (lambda: Operation(job_param=JobParam("t"), output=Output("r", "b", "o")), "output"),
+    ],
+)
+def test_records_take_subclasses_and_any_aware_zone(build: Any, field: str) -> None:
+    """Values past each validator's quick test (subclasses, a ZoneInfo time) are still kept."""
+    record = build()
+    assert getattr(record, field) is not None
+
+
+_RUNNING = {"job_id": "j", "type": "Job", "state": "Running"}
+
+
+@pytest.mark.parametrize(
+    ("record", "kwargs", "exc", "message"),
+    [
+        (Job, {**_RUNNING, "job_id": ""}, ValueError, "job_id must not be empty"),
+        (Job, {**_RUNNING, "job_id": 5}, TypeError, "job_id must be a str"),
+        (Job, {**_RUNNING, "type": None}, TypeError, "type must be a str"),
+        (Job, {**_RUNNING, "state": b"Running"}, TypeError, "state must be a str"),
+        (JobInput, {"prefix": b"p/"}, TypeError, "prefix must be a str"),
+        (JobParam, {"template_id": 1}, TypeError, "template_id must be a str"),
+        (TimeInterval, {"start": datetime(2022, 6, 27)}, ValueError, "start must be timezone"),
+        (TimeInterval, {"end": "2022-06-27"}, TypeError, "end must be a datetime"),
+        (Operation, {"time_interval": (1, 2)}, TypeError, "time_interval must be a TimeInt"),
+        (Operation, {"output": JobParam()}, TypeError, "output must be a Output or None"),
+        (Operation, {"job_level": True}, TypeError, "job_level must be an int or None"),
+        (Operation, {"job_level": 1.0}, TypeError, "job_level must be an int or None"),
+    ],
+)
+def test_records_refuse_wrong_values(
+    record: type[Any], kwargs: dict[str, Any], exc: type[Exception], message: str
+) -> None:
+    """Each record field's validator refuses a wrong value with a message naming the field."""
+    with pytest.raises(exc, match=message):
+        record(**kwargs)
 
 
 def test_records_are_frozen(job: Job) -> None:

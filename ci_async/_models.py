@@ -82,9 +82,12 @@ TERMINAL_STATES: frozenset[JobState] = frozenset(
 )
 
 
+# The records' validators: plain functions, not composed ones, that let the usual
+# value through on their first test (records are built by the thousand), and leave
+# anything else to a full check whose message names the field.
+
+
 def _optional_str(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    # (Validators here are plain functions that pass the common case on their first
-    # test, not composed ones: records are built by the thousand.)
     if value is not None and type(value) is not str:
         require_str(value, attribute.name)
 
@@ -97,7 +100,7 @@ def _optional_time(_record: object, attribute: attrs.Attribute[Any], value: obje
 
 def _str(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if type(value) is not str:
-        require_str(value, attribute.name)  # (a str enum member passes here)
+        require_str(value, attribute.name)  # (a str subclass, or a str enum member, passes here)
 
 
 def _optional_int(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -108,9 +111,8 @@ def _optional_int(_record: object, attribute: attrs.Attribute[Any], value: objec
         raise TypeError(msg)
 
 
-def _non_empty_str(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if type(value) is not str:
-        require_str(value, attribute.name)  # (a str subclass passes here)
+def _non_empty_str(record: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _str(record, attribute, value)
     if not value:
         msg = f"{attribute.name} must not be empty"
         raise ValueError(msg)

@@ -217,6 +217,14 @@ class _Interval(TimeInterval):
     """A TimeInterval subclass: Operation takes it."""
 
 
+class _Output(Output):
+    """An Output subclass: Operation takes it."""
+
+
+class _Level(int):
+    """An int subclass (not a bool): Operation takes it as a job level."""
+
+
 class _Beijing(tzinfo):
     """An aware zone that is not a ``datetime.timezone`` (like a ZoneInfo, without tzdata)."""
 
@@ -240,8 +248,8 @@ _ZONED = datetime(2022, 6, 27, 15, 23, 10, tzinfo=_Beijing())
         (lambda: JobInput(prefix=_Str("p/")), "prefix"),
         (lambda: TimeInterval(_ZONED, None), "start"),
         (lambda: Operation(time_interval=_Interval()), "time_interval"),
-        (lambda: Operation(job_level=2), "job_level"),
-        (lambda: Operation(job_param=JobParam("t"), output=Output("r", "b", "o")), "output"),
+        (lambda: Operation(job_level=_Level(2)), "job_level"),
+        (lambda: Operation(output=_Output("r", "b", "o")), "output"),
     ],
 )
 def test_records_take_subclasses_and_any_aware_zone(build: Any, field: str) -> None:

@@ -21,7 +21,7 @@ from . import _checks
 from ._background import BackgroundRequest
 from ._errors import PaginationError
 from ._models import Job, JobPage
-from ._parallel import PageQuery, ParallelPages
+from ._parallel import ParallelPages
 from ._parallel_token import (
     Snapshot,
     decode_token,
@@ -29,7 +29,7 @@ from ._parallel_token import (
     filters_fingerprint,
     is_parallel_token,
 )
-from ._query import ListFilters
+from ._query import ListFilters, PageQuery
 from ._repeats import drop_repeats, token_digest
 
 __all__ = ["FetchPage", "JobIterator"]

@@ -29,28 +29,27 @@ How the windows are chosen:
    same second are listed by one chain.
 
 Exactness whatever the service's bounds: the service documents its time
-bounds at one-second resolution, not whether they are inclusive. A window
-owns the half-open range of seconds ``[lo, hi)``: it asks for ``lo - 1`` to
-``hi`` and keeps, client side, only the jobs created in ``[lo, hi)``. With
-inclusive or exclusive bounds alike, every job belongs to exactly one window.
-A job that comes back from the very second a window sent as a bound proves
-that bound inclusive; from then on new windows send ``lo`` or ``hi - 1`` for
-it, and fetch nothing beyond their range (each bound is learnt on its own,
-and only from such proof: an exclusive bound is never narrowed). The
-caller's own ``created_after``/``created_before`` are sent as they are on
-the outer windows, so they act as they do on a sequential listing.
+bounds at one-second resolution, not whether they are inclusive, nor the
+precision of the creation times it compares them with. A window owns the
+seconds ``[lo, hi)``, asks for ``lo - 1`` to ``hi`` and keeps only the jobs
+created in ``[lo, hi)``: every job belongs to exactly one window. Once the
+bound check (:mod:`._parallel_check`) shows that the bounds take in the whole
+second they name, new windows send ``lo`` and ``hi - 1``. The caller's own
+``created_after``/``created_before`` are sent as they are on the outer
+windows, so they act as they do on a sequential listing.
 
-Resources: at most ``parallel`` requests in flight (the probe included), at
-most ``4 * parallel`` pages' worth of jobs buffered (and at most
-``2 * parallel`` pages' worth before the window a new request is for, so the
-pages needed soonest come first), at most ``4 * parallel + 2`` windows alive:
-memory does not grow with the listing. The jobs are counted, not the pages:
-a sparse stretch's pages, each holding a few jobs, take little of the
-buffer. Pages beyond the look-ahead are given back (fetched again in
-their turn) when they fill the buffer while the window in front is listed
-alone (see :meth:`ParallelPages._room`). A throttled request pauses every
-window (:class:`~ci_async._http.Pace`). A request that ends starts the next
-ones itself: a consumer slow with its page does not hold the listing back.
+Resources: at most ``parallel`` requests in flight (the probe and the bound
+check included), at most ``4 * parallel`` pages' worth of jobs buffered (and
+at most ``2 * parallel`` pages' worth before the window a new request is
+for, so the pages needed soonest come first), at most ``4 * parallel + 2``
+windows alive: memory does not grow with the listing. The jobs are counted,
+not the pages: a sparse stretch's pages, each holding a few jobs, take
+little of the buffer. Pages beyond the look-ahead are given back (fetched
+again in their turn) when they fill the buffer while the window in front is
+listed alone (see :meth:`ParallelPages._room`). A throttled request pauses
+every window (:class:`~ci_async._http.Pace`). A request that ends starts the
+next ones itself: a consumer slow with its page does not hold the listing
+back.
 
 Resuming: :meth:`ParallelPages.snapshot` describes what has not been handed
 out yet: the windows left, each with the token of its first page not handed
@@ -75,43 +74,13 @@ import attrs
 from ._background import BackgroundRequest
 from ._errors import PaginationError
 from ._models import Job, JobPage
+from ._parallel_check import BoundCheck
 from ._parallel_token import Snapshot, WindowState
 from ._parallel_window import Window
+from ._query import Fetch, PageQuery
 from ._repeats import drop_repeats, token_digest
 
-__all__ = ["PageQuery", "ParallelPages"]
-
-
-@attrs.frozen
-class PageQuery:
-    """One page request of a listing.
-
-    Attributes:
-        token: The ``nextToken`` to send, or ``None`` for the first page.
-        size: The ``size`` to send, or ``None`` for the service's default.
-        after: ``startCreationTime`` instead of the caller's ``created_after``.
-        before: ``endCreationTime`` instead of the caller's ``created_before``.
-        ascending: The order instead of the caller's (``None``: the caller's).
-        ahead: Called with the ``NextToken`` the answer's bytes carry, before
-            the page is decoded (see :func:`~ci_async._decode.next_token_hint`).
-            When it starts the next request it returns that request's ``sent``
-            event, and the page is decoded once the request is on its way.
-        sent: Set once this request is on its way (see ``Sender.send``).
-    """
-
-    token: str | None = None
-    size: int | None = None
-    after: datetime | None = None
-    before: datetime | None = None
-    ascending: bool | None = None
-    ahead: Callable[[str], anyio.Event | None] | None = attrs.field(
-        default=None, eq=False, repr=False
-    )
-    sent: anyio.Event | None = attrs.field(default=None, eq=False, repr=False)
-
-
-#: ``fetch(query, deadline_at)``: one page, retries included.
-Fetch = Callable[[PageQuery, float | None], Awaitable[JobPage]]
+__all__ = ["ParallelPages"]
 
 
 def _second(job: Job) -> int | None:
@@ -184,10 +153,9 @@ class ParallelPages:
         self._frontier: int | None = None
         self._width: int | None = None  # seconds a new window spans
         self._stride: int | None = None  # the seconds the last full page spanned
-        # Whether the service's start/end bound is known to be inclusive: a job
-        # created in the very second a window sent as its bound came back.
-        self._start_inclusive = False
-        self._end_inclusive = False
+        # Whether the service's bounds take in the whole second they name; until
+        # the check shows it, a window asks for a second more on each side.
+        self._check = BoundCheck()
         self._probe: BackgroundRequest[None] | None = None
         self._probe_done = False
         self._error: Exception | None = None  # the probe's, once no window is left to carry it
@@ -269,8 +237,7 @@ class ParallelPages:
         """Cancel every request in flight and wait for their connections' release."""
         self._closed = True
         requests = [window.pending for window in self._windows if window.pending is not None]
-        if self._probe is not None:
-            requests.append(self._probe)
+        requests.extend(each for each in (self._probe, self._check.request) if each is not None)
         for request in requests:
             await request.aclose()
 
@@ -278,7 +245,7 @@ class ParallelPages:
 
     def _in_flight(self) -> int:
         count = sum(window.pending is not None for window in self._windows)
-        return count + (self._probe is not None)
+        return count + (self._probe is not None) + (self._check.request is not None)
 
     def _buffered(self) -> int:
         """The jobs fetched and not handed out yet."""
@@ -298,6 +265,9 @@ class ParallelPages:
         while self._in_flight() < self._parallel:
             if not self._probe_done and self._probe is None:
                 self._start_probe()
+                continue
+            if self._check_due():
+                self._start_check()
                 continue
             window = self._pick()
             if window is None:
@@ -501,24 +471,21 @@ class ParallelPages:
     def _query_bounds(self, window: Window) -> tuple[int | None, int | None]:
         """The seconds a window's requests send (``None``: the caller's own bound).
 
-        A window owning ``[lo, hi)`` asks for ``lo - 1`` to ``hi``: whether the
-        service's bounds are inclusive or exclusive, that covers the range, and
-        the client keeps only what is in it. Once a job created in the very
-        second a window sent as a bound has come back, that bound is known to
-        be inclusive, and later windows send ``lo`` (start) or ``hi - 1``
-        (end) instead: nothing beyond the range is fetched. Where the caller's
-        bound is tighter, the caller's bound is sent as it is.
+        ``lo - 1`` to ``hi`` for a window owning ``[lo, hi)``: exact whatever the
+        service does (the client keeps only what is in the range); ``lo`` and
+        ``hi - 1`` once the bound check has shown that the bounds take in the
+        whole second they name. A tighter bound of the caller's is sent as it is.
         """
         if window.head:
             return None, None
         after = None
         if window.lo is not None:
-            after = window.lo if self._start_inclusive else window.lo - 1
+            after = window.lo if self._check.inclusive else window.lo - 1
             if self._after_s is not None and after < self._after_s:
                 after = None
         before = None
         if window.hi is not None:
-            before = window.hi - 1 if self._end_inclusive else window.hi
+            before = window.hi - 1 if self._check.inclusive else window.hi
             if self._before_s is not None and before > self._before_s:
                 before = None
         return after, before
@@ -572,15 +539,42 @@ class ParallelPages:
         if error is not None:
             # Raised when the caller reaches it: after the head's pages if the head
             # is still there, else at once (nothing can be carved without the probe).
-            if self._windows:
-                self._windows[0].error = error
-            else:
-                self._error = error
+            self._fail(error)
             return
         if page is not None and page.jobs:
             self._far = _second(page.jobs[0])
         self._try_carve()
         self._schedule()
+
+    def _check_due(self) -> bool:
+        """Whether to send the bound check now: a whole second is known, and windows are to come."""
+        if self._check.sent or self._check.second is None or not self._carved:
+            return False
+        if self._limit is not None and self._handed_out + self._buffered() >= self._limit:
+            return False
+        return self._frontier is not None or len(self._windows) > 1
+
+    def _start_check(self) -> None:
+        """Send the bound check (:class:`~ci_async._parallel_check.BoundCheck`)."""
+        assert self._check.second is not None
+        when, size = _when(self._check.second[0]), self._page_size
+        fetch, deadline_at = self._fetch, self._deadline_at
+
+        def ask(token: str | None) -> Awaitable[JobPage]:
+            return fetch(PageQuery(token, size, after=when, before=when), deadline_at)
+
+        def done() -> None:
+            self._changed.set()
+            self._schedule()
+
+        self._check.start(ask, self._per_page, self._background, self._fail, done)
+
+    def _fail(self, error: Exception) -> None:
+        """An error of a request outside the windows: raised when the caller reaches the front."""
+        if self._windows:
+            self._windows[0].error = error
+        else:
+            self._error = error
 
     def _settle(
         self, window: Window, page: JobPage | None, error: Exception | None, asked: int | None
@@ -623,10 +617,8 @@ class ParallelPages:
             if window.head and not self._cut and following is not None:
                 self._cut_head(window, seconds[-1])
         kept = tuple(job for job, second in zip(jobs, seconds, strict=True) if window.keeps(second))
-        if not self._start_inclusive and window.after is not None and window.after in seconds:
-            self._start_inclusive = True
-        if not self._end_inclusive and window.before is not None and window.before in seconds:
-            self._end_inclusive = True
+        if self._check.looking:
+            self._check.follow(window, jobs, seconds, 5 * self._per_page)
         if len(page.jobs) >= self._per_page and seconds:
             first, last = seconds[0], seconds[-1]
             if first is not None and last is not None:

@@ -31,6 +31,11 @@ class Window:
     seen: set[bytes] = attrs.Factory(set)
     recent: frozenset[str] = frozenset()
     stride: int | None = None  # the seconds its last full page spanned
+    # The second its chain is in and the ids it brought from it so far, and whether
+    # the chain had brought an earlier second first (then the run is whole once the
+    # chain moves past it): what the bound check starts from (see ParallelPages).
+    run: tuple[int | None, list[str]] | None = None
+    run_whole: bool = False
 
     def keeps(self, second: int | None) -> bool:
         """Whether a job created at ``second`` belongs to this window."""
@@ -63,3 +68,5 @@ class Window:
         self.position = self.stride = None
         self.seen = set()
         self.recent = frozenset()
+        self.run = None
+        self.run_whole = False

@@ -1,22 +1,25 @@
-"""The filters of a listing: validated once, then turned into query parameters.
+"""The filters of a listing, validated once, and what each of its page requests asks.
 
 :class:`ListFilters` is what ``Session.list_jobs(...)`` is called with, checked
 when it is built (so a bad filter raises at the call, not on the first step of
 the iteration), and the one place that knows the list API's parameter names.
+:class:`PageQuery` is one page request of a listing: its token, its size and
+what it asks instead of the filters' own time bounds and order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
+import anyio
 import attrs
 
 from ._checks import aware_datetime, enum_value, optional_text
-from ._models import JobState, JobType
+from ._models import JobPage, JobState, JobType
 from ._wire import format_time
 
-__all__ = ["ListFilters"]
+__all__ = ["Fetch", "ListFilters", "PageQuery"]
 
 #: The longest text filter accepted (``name``, ``workflow_id``, ``job_id``).
 MAX_FILTER_TEXT = 1024
@@ -178,3 +181,35 @@ class ListFilters:
             if value is not None:
                 params.append((param, value))
         return params
+
+
+@attrs.frozen
+class PageQuery:
+    """One page request of a listing.
+
+    Attributes:
+        token: The ``nextToken`` to send, or ``None`` for the first page.
+        size: The ``size`` to send, or ``None`` for the service's default.
+        after: ``startCreationTime`` instead of the caller's ``created_after``.
+        before: ``endCreationTime`` instead of the caller's ``created_before``.
+        ascending: The order instead of the caller's (``None``: the caller's).
+        ahead: Called with the ``NextToken`` the answer's bytes carry, before
+            the page is decoded (see :func:`~ci_async._decode.next_token_hint`).
+            When it starts the next request it returns that request's ``sent``
+            event, and the page is decoded once the request is on its way.
+        sent: Set once this request is on its way (see ``Sender.send``).
+    """
+
+    token: str | None = None
+    size: int | None = None
+    after: datetime | None = None
+    before: datetime | None = None
+    ascending: bool | None = None
+    ahead: Callable[[str], anyio.Event | None] | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
+    sent: anyio.Event | None = attrs.field(default=None, eq=False, repr=False)
+
+
+#: ``fetch(query, deadline_at)``: one page, retries included.
+Fetch = Callable[[PageQuery, float | None], Awaitable[JobPage]]

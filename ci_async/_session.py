@@ -36,8 +36,7 @@ from ._http import Pace, Sender
 from ._lookup import describe_many
 from ._models import Job, JobInput, JobLookup, JobPage, JobState, JobType, Output, TimeInterval
 from ._pagination import JobIterator
-from ._parallel import PageQuery
-from ._query import ListFilters
+from ._query import ListFilters, PageQuery
 from ._retry import RetryPolicy
 from ._signing import Signer
 from ._waiting import wait_for

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from ci_async import Job, JobIterator, JobPage, PaginationError, SessionClosedError, TransportError
-from ci_async._parallel import PageQuery
+from ci_async._query import PageQuery
 
 from ._session_support import ListService, Recorder, error, make_job, session_for, xml
 from ._xml import encode_response

@@ -24,6 +24,7 @@ import pytest
 from ci_async import PaginationError, RetryPolicy, ServiceError, Session, TransportError, _parallel
 from ci_async._parallel_token import TOKEN_PREFIX, Snapshot, decode_token, encode_token
 from ci_async._parallel_window import Window
+from ci_async._query import PageQuery
 from ci_async._repeats import drop_repeats
 from ci_async.testing import Emulator, RecordedRequest
 
@@ -327,7 +328,7 @@ def test_a_window_of_one_second_is_not_split_where_its_chain_overshot(
     listing the same second again from the start.
     """
 
-    async def fetch(query: _parallel.PageQuery, deadline_at: float | None) -> Any:
+    async def fetch(query: PageQuery, deadline_at: float | None) -> Any:
         raise AssertionError
 
     pages = _parallel.ParallelPages(
@@ -458,9 +459,10 @@ async def test_windows_fetch_little_beyond_their_seconds_whatever_the_bounds(
 ) -> None:
     """Skewed data (~75 jobs a second): at most a third more jobs fetched than listed.
 
-    Each window asks for a second beyond each edge until a job from such a
-    second proves the bound inclusive; later windows then ask for their own
-    seconds only (with exclusive bounds, the extra seconds bring nothing).
+    Each window asks for a second beyond each edge until the bound check
+    shows that the bounds take in the whole second they name; later windows
+    then ask for their own seconds only (with exclusive bounds, the extra
+    seconds bring nothing).
     """
     emulator = skewed(bounds, jobs=5000)
     counter = JobsFetched(emulator.transport())

@@ -1,0 +1,324 @@
+"""Parallel listing against a list service written apart from ``ci_async.testing``.
+
+The emulator and the parallel listing were built side by side: a misreading of
+the API shared by both would pass every test that pairs them. The service here
+is written from the API reference alone, and differs from the emulator where
+the reference leaves room:
+
+* its ``NextToken`` is the offset of the next page (``<NextToken>25</NextToken>``,
+  as on the API page), and the last page carries an empty ``<NextToken/>``;
+* it keeps creation times to the millisecond (or to the second) and compares
+  ``startCreationTime``/``endCreationTime`` with them at that precision,
+  inclusive or exclusive, while it prints them to the second, in UTC;
+* it orders jobs created in the same millisecond by a hash of their ids.
+
+A parallel listing must hand out exactly what the sequential listing of the
+same service hands out, in the same order, whatever of these it meets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import random
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import anyio
+import attrs
+import httpx
+import pytest
+
+from ci_async import Credentials, RetryPolicy, Session
+
+pytestmark = pytest.mark.anyio
+
+BUCKET = "examplebucket-1250000000"
+REGION = "ap-beijing"
+CREDENTIALS = Credentials("AKIDoutsideTheProject", "outside-secret-key")
+FAST = RetryPolicy(backoff=0.001, max_backoff=0.002)
+WIRE_TIME = "%Y-%m-%dT%H:%M:%S%z"
+STATES = ("Success", "Failed", "Running")
+START = datetime(2025, 3, 1, tzinfo=timezone.utc)
+
+
+@attrs.define
+class ListService:
+    """``GET /inventorytriggerjob``, from the API reference: see the module docstring.
+
+    Attributes:
+        created: Each job's creation time, in milliseconds since the epoch.
+        bounds: ``"inclusive"`` or ``"exclusive"``: how both time bounds compare.
+        precision: ``"millisecond"`` or ``"second"``: the creation times the
+            bounds are compared with (the bounds themselves name a second).
+        latency: Seconds each answer takes.
+        refuse_one_second: Answer ``400 InvalidArgument`` when both bounds name
+            the same second.
+        queries: Every request's query parameters, in the order they arrived.
+        served: The jobs its answers held, in all.
+        most_in_flight: The most requests it was answering at once.
+    """
+
+    created: list[int]
+    bounds: str = "inclusive"
+    precision: str = "millisecond"
+    latency: float = 0.0
+    refuse_one_second: bool = False
+    queries: list[dict[str, str]] = attrs.Factory(list)
+    served: int = 0
+    most_in_flight: int = 0
+    _in_flight: int = 0
+
+    def job_id(self, index: int) -> str:
+        """The id of the job at ``index`` in :attr:`created`."""
+        return f"j{index:05d}outside"
+
+    def expected(self, *, ascending: bool = False, states: tuple[str, ...] = ()) -> list[str]:
+        """Every job id the service lists, in its order."""
+        return [self.job_id(index) for index in self._selected({}, ascending, states)]
+
+    def _selected(
+        self, query: Mapping[str, str], ascending: bool, states: tuple[str, ...]
+    ) -> list[int]:
+        def stamp(index: int) -> int:
+            milliseconds = self.created[index]
+            return milliseconds if self.precision == "millisecond" else milliseconds // 1000 * 1000
+
+        def bound(name: str) -> int | None:
+            text = query.get(name)
+            if text is None:
+                return None
+            return int(datetime.strptime(text, WIRE_TIME).timestamp()) * 1000
+
+        start, end = bound("startCreationTime"), bound("endCreationTime")
+        inclusive = self.bounds == "inclusive"
+        chosen = []
+        for index in range(len(self.created)):
+            if states and STATES[index % 3] not in states:
+                continue
+            at = stamp(index)
+            if start is not None and (at < start if inclusive else at <= start):
+                continue
+            if end is not None and (at > end if inclusive else at >= end):
+                continue
+            chosen.append(index)
+        chosen.sort(
+            key=lambda index: (self.created[index], hashlib.sha256(b"%d" % index).digest()),
+            reverse=not ascending,
+        )
+        return chosen
+
+    async def answer(self, query: Mapping[str, str]) -> tuple[int, bytes]:
+        """The status and XML body of a list request with ``query``."""
+        self.queries.append(dict(query))
+        self._in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self._in_flight)
+        try:
+            if self.latency:
+                await anyio.sleep(self.latency)
+            return self._answer(query)
+        finally:
+            self._in_flight -= 1
+
+    def _answer(self, query: Mapping[str, str]) -> tuple[int, bytes]:
+        size = int(query.get("size", "10"))
+        order = query.get("orderByTime", "Desc")
+        same = query.get("startCreationTime") == query.get("endCreationTime") is not None
+        if (
+            not 1 <= size <= 100
+            or order not in ("Desc", "Asc")
+            or (self.refuse_one_second and same)
+        ):
+            error = "<Error><Code>InvalidArgument</Code><Message>bad</Message></Error>"
+            return 400, error.encode()
+        states = tuple(query["states"].split(",")) if "states" in query else ()
+        chosen = self._selected(query, order == "Asc", states)
+        offset = int(query.get("nextToken", "0"))
+        parts = ["<Response><RequestId>outside</RequestId>"]
+        page = chosen[offset : offset + size]
+        self.served += len(page)
+        for index in page:
+            second = datetime.fromtimestamp(self.created[index] // 1000, timezone.utc)
+            parts.append(
+                f"<JobsDetail><Code>Success</Code><Message/><Type>Job</Type>"
+                f"<Name>outside-{index}</Name><JobId>{self.job_id(index)}</JobId>"
+                f"<State>{STATES[index % 3]}</State>"
+                f"<CreationTime>{second.strftime(WIRE_TIME)}</CreationTime>"
+                "<StartTime>-</StartTime><EndTime>-</EndTime></JobsDetail>"
+            )
+        following = offset + size
+        parts.append(
+            f"<NextToken>{following}</NextToken>" if following < len(chosen) else "<NextToken/>"
+        )
+        parts.append("</Response>")
+        return 200, "".join(parts).encode()
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """The service in process."""
+
+        async def handle(request: httpx.Request) -> httpx.Response:
+            assert request.url.path == "/inventorytriggerjob"
+            assert request.headers["Authorization"].startswith("q-sign-algorithm=sha1&")
+            status, body = await self.answer(dict(request.url.params))
+            return httpx.Response(status, content=body, headers={"Content-Type": "application/xml"})
+
+        return httpx.MockTransport(handle)
+
+
+def milliseconds(when: datetime) -> int:
+    """``when`` in milliseconds since the epoch."""
+    return int(when.timestamp()) * 1000 + when.microsecond // 1000
+
+
+def dense_and_sparse(seed: int) -> list[int]:
+    """2,000 jobs: 1,200 in five minutes, four a second (on the quarter seconds), 800 over a week.
+
+    Every fourth job of the dense stretch is created on a whole second (``.000``),
+    where a bound naming that second meets it exactly; the sparse jobs fall on
+    random milliseconds, a few on the same second.
+    """
+    rng = random.Random(seed)
+    dense = [milliseconds(START + timedelta(days=3)) + 250 * step for step in range(1200)]
+    week = 7 * 24 * 3600 * 1000
+    sparse = [milliseconds(START) + rng.randrange(week) for _ in range(800)]
+    created = dense + sparse
+    rng.shuffle(created)
+    return created
+
+
+def session(transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> Session:
+    """A session to the service, with fast retries."""
+    return Session(
+        BUCKET, REGION, credentials=CREDENTIALS, retry=FAST, transport=transport, **options
+    )
+
+
+async def listed(client: Session, **options: Any) -> list[str]:
+    """Every job id of a listing, in order."""
+    return [job.job_id async for job in client.list_jobs(**options)]
+
+
+@pytest.mark.parametrize("precision", ["millisecond", "second"])
+@pytest.mark.parametrize("bounds", ["inclusive", "exclusive"])
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_the_same_jobs_in_the_same_order_as_sequentially(
+    precision: str, bounds: str, order: str
+) -> None:
+    """Every job once, in the service's order, whatever its bounds' precision and semantics."""
+    service = ListService(dense_and_sparse(seed=5), bounds=bounds, precision=precision)
+    async with session(service.transport()) as client:
+        sequential = await listed(client, order=order, page_size=10)
+        parallel = await listed(client, order=order, page_size=10, parallel=8)
+
+    assert service.expected(ascending=order == "asc") == sequential
+    assert sequential == parallel
+
+
+@pytest.mark.parametrize("precision", ["millisecond", "second"])
+async def test_filters_and_limit_combine(precision: str) -> None:
+    """``states`` and ``limit`` with ``parallel``: the sequential listing's first jobs."""
+    service = ListService(dense_and_sparse(seed=8), precision=precision)
+    async with session(service.transport()) as client:
+        states = ["Failed", "Running"]
+        sequential = await listed(client, states=states, page_size=20)
+        parallel = await listed(client, states=states, page_size=20, parallel=6, limit=900)
+
+    assert service.expected(states=("Failed", "Running")) == sequential
+    assert sequential[:900] == parallel
+
+
+@pytest.mark.parametrize("precision", ["millisecond", "second"])
+@pytest.mark.parametrize("bounds", ["inclusive", "exclusive"])
+async def test_a_token_taken_halfway_resumes_exactly(bounds: str, precision: str) -> None:
+    """A listing from the ``next_token`` of a page halfway through hands out the rest."""
+    service = ListService(dense_and_sparse(seed=2), bounds=bounds, precision=precision)
+    expected = service.expected()
+    async with session(service.transport()) as client:
+        first: list[str] = []
+        token = None
+        async with client.list_jobs(page_size=10, parallel=8) as jobs:
+            async for page in jobs.pages():
+                first += [job.job_id for job in page]
+                token = page.next_token
+                if len(first) >= len(expected) // 2:
+                    break
+        assert token is not None
+        rest = await listed(client, page_size=10, parallel=8, next_token=token)
+
+    assert expected == first + rest
+
+
+def checked_seconds(service: ListService) -> set[str]:
+    """The seconds the listing asked about alone (both bounds naming the same second)."""
+    return {
+        query["startCreationTime"]
+        for query in service.queries
+        if query.get("startCreationTime") == query.get("endCreationTime") is not None
+    }
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_windows_ask_for_their_own_seconds_once_whole_seconds_are_shown(order: str) -> None:
+    """Bounds taking in whole seconds: one second checked, then little fetched beyond the windows.
+
+    Until the check, each window asks for a second more on each side: on this
+    data, pages of 10 and four jobs a second, about a third more jobs than
+    listed. After it, windows send their own seconds only.
+    """
+    service = ListService(dense_and_sparse(seed=5), bounds="inclusive", precision="second")
+    async with session(service.transport()) as client:
+        parallel = await listed(client, order=order, page_size=10, parallel=8)
+
+    assert service.expected(ascending=order == "asc") == parallel
+    assert 1 == len(checked_seconds(service))
+    assert service.served <= 1.25 * len(parallel)
+
+
+async def test_a_service_refusing_a_one_second_range_still_lists_everything() -> None:
+    """However the listing checks the service's bounds, a refusal only costs that request."""
+    service = ListService(dense_and_sparse(seed=3), precision="second", refuse_one_second=True)
+    async with session(service.transport()) as client:
+        parallel = await listed(client, page_size=10, parallel=8)
+
+    assert service.expected() == parallel
+    assert 1 == len(checked_seconds(service))
+
+
+@contextlib.asynccontextmanager
+async def on_loopback(service: ListService) -> AsyncIterator[str]:
+    """The service on a loopback port, served by aiohttp (not the emulator's server)."""
+    from aiohttp import web
+
+    async def handle(request: web.Request) -> web.Response:
+        assert request.headers["Authorization"].startswith("q-sign-algorithm=sha1&")
+        status, body = await service.answer(dict(request.query))
+        return web.Response(status=status, body=body, content_type="application/xml")
+
+    app = web.Application()
+    app.router.add_get("/inventorytriggerjob", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_over_loopback_with_latency() -> None:
+    """Over real HTTP with 5 ms an answer: the same ids, with several requests in flight."""
+    service = ListService(dense_and_sparse(seed=11), bounds="exclusive", latency=0.005)
+    async with (
+        on_loopback(service) as url,
+        session(endpoint=url, allow_insecure_http=True) as client,
+    ):
+        sequential = await listed(client, page_size=50)
+        service.most_in_flight = 0
+        parallel = await listed(client, page_size=50, parallel=4)
+
+    assert service.expected() == sequential == parallel
+    assert 2 <= service.most_in_flight <= 4

@@ -65,7 +65,7 @@ import itertools
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -79,6 +79,7 @@ from ._parallel_token import Snapshot, WindowState
 from ._parallel_window import Window
 from ._query import Fetch, PageQuery
 from ._repeats import drop_repeats, token_digest
+from ._wire import BEIJING
 
 __all__ = ["ParallelPages"]
 
@@ -89,7 +90,8 @@ def _second(job: Job) -> int | None:
 
 
 def _when(second: int) -> datetime:
-    return datetime.fromtimestamp(second, tz=timezone.utc)
+    """A window's bound, in Beijing time as on the API page (a service may read them all so)."""
+    return datetime.fromtimestamp(second, tz=BEIJING)
 
 
 class ParallelPages:

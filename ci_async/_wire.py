@@ -11,7 +11,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["format_time", "parse_time"]
+__all__ = ["BEIJING", "format_time", "parse_time"]
+
+#: Beijing time (``+0800``): the offset of the service's own times and of every
+#: example on its API pages. Times the client chooses itself are written in it.
+BEIJING = timezone(timedelta(hours=8))
 
 _TIME_RE = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.(\d{1,6}))?"

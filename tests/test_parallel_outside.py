@@ -41,6 +41,7 @@ FAST = RetryPolicy(backoff=0.001, max_backoff=0.002)
 WIRE_TIME = "%Y-%m-%dT%H:%M:%S%z"
 STATES = ("Success", "Failed", "Running")
 START = datetime(2025, 3, 1, tzinfo=timezone.utc)
+BEIJING = timezone(timedelta(hours=8))
 
 
 @attrs.define
@@ -55,6 +56,9 @@ class ListService:
         latency: Seconds each answer takes.
         refuse_one_second: Answer ``400 InvalidArgument`` when both bounds name
             the same second.
+        read_offsets: Read the UTC offset a bound is written with; ``False``:
+            take every bound as Beijing time (``+0800``, the offset of every
+            example on the API page), whatever it says.
         queries: Every request's query parameters, in the order they arrived.
         served: The jobs its answers held, in all.
         most_in_flight: The most requests it was answering at once.
@@ -65,6 +69,7 @@ class ListService:
     precision: str = "millisecond"
     latency: float = 0.0
     refuse_one_second: bool = False
+    read_offsets: bool = True
     queries: list[dict[str, str]] = attrs.Factory(list)
     served: int = 0
     most_in_flight: int = 0
@@ -89,7 +94,10 @@ class ListService:
             text = query.get(name)
             if text is None:
                 return None
-            return int(datetime.strptime(text, WIRE_TIME).timestamp()) * 1000
+            when = datetime.strptime(text, WIRE_TIME)
+            if not self.read_offsets:
+                when = when.replace(tzinfo=BEIJING)
+            return int(when.timestamp()) * 1000
 
         start, end = bound("startCreationTime"), bound("endCreationTime")
         inclusive = self.bounds == "inclusive"
@@ -283,6 +291,19 @@ async def test_a_service_refusing_a_one_second_range_still_lists_everything() ->
 
     assert service.expected() == parallel
     assert 1 == len(checked_seconds(service))
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_windows_write_their_bounds_as_the_api_page_does(order: str) -> None:
+    """In Beijing time: exact even from a service that reads every bound as Beijing time."""
+    service = ListService(dense_and_sparse(seed=4), read_offsets=False)
+    async with session(service.transport()) as client:
+        parallel = await listed(client, order=order, page_size=10, parallel=8)
+
+    assert service.expected(ascending=order == "asc") == parallel
+    windows = [query for query in service.queries if "startCreationTime" in query]
+    assert windows
+    assert all(query["startCreationTime"].endswith("+0800") for query in windows)
 
 
 @contextlib.asynccontextmanager

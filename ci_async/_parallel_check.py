@@ -65,18 +65,23 @@ class BoundCheck:
         take from that second. The first such second holding from 2 to
         ``most`` jobs is the one to ask about.
         """
-        run, whole = window.run, window.run_whole
+        run = window.run
         for job, second in zip(jobs, seconds, strict=True):
             if run is not None and run[0] == second:
                 if len(run[1]) <= most:  # (one more marks it too many)
                     run[1].append(job.job_id)
                 continue
-            if whole and run is not None and run[0] is not None and 2 <= len(run[1]) <= most:
-                self.second = (run[0], frozenset(run[1]))
-                window.run = None
-                return
-            whole, run = run is not None, (second, [job.job_id])
-        window.run, window.run_whole = run, whole
+            # A new second: the run before it is whole if it came after a known second.
+            if run is not None and run[0] is not None:
+                if window.run_whole and second is not None and 2 <= len(run[1]) <= most:
+                    self.second = (run[0], frozenset(run[1]))
+                    window.run = None
+                    return
+                window.run_whole = True
+            else:
+                window.run_whole = False
+            run = (second, [job.job_id])
+        window.run = run
 
     def start(
         self,

@@ -33,7 +33,7 @@ class Window:
     stride: int | None = None  # the seconds its last full page spanned
     # The second its chain is in and the ids it brought from it so far, and whether
     # the chain had brought an earlier second first (then the run is whole once the
-    # chain moves past it): what the bound check starts from (see ParallelPages).
+    # chain moves past it): what the bound check starts from (see BoundCheck.follow).
     run: tuple[int | None, list[str]] | None = None
     run_whole: bool = False
 

@@ -21,7 +21,17 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from ci_async import PaginationError, RetryPolicy, ServiceError, Session, TransportError, _parallel
+from ci_async import (
+    Job,
+    JobType,
+    PaginationError,
+    RetryPolicy,
+    ServiceError,
+    Session,
+    TransportError,
+    _parallel,
+)
+from ci_async._parallel_check import BoundCheck
 from ci_async._parallel_token import TOKEN_PREFIX, Snapshot, decode_token, encode_token
 from ci_async._parallel_window import Window
 from ci_async._query import PageQuery
@@ -313,6 +323,33 @@ async def test_seconds_holding_more_than_a_page_end_exactly(bounds: str, order: 
 
     assert 2000 == len(expected)
     assert expected == got
+
+
+def followed(*pages: list[int | None], most: int = 10) -> tuple[int, list[str]] | None:
+    """The second the bound check would ask about after a chain's ``pages`` (job seconds)."""
+    check, window, made = BoundCheck(), Window(None, None), 0
+    for seconds in pages:
+        jobs = []
+        for second in seconds:
+            when = None if second is None else datetime.fromtimestamp(second, timezone.utc)
+            job = Job(job_id=f"j{made}", type=JobType.JOB, state="Success", creation_time=when)
+            jobs.append(job)
+            made += 1
+        check.follow(window, jobs, seconds, most)
+        if check.second is not None:
+            return check.second[0], sorted(check.second[1])
+    return None
+
+
+def test_the_bound_check_asks_about_a_second_received_whole() -> None:
+    """A second between two known seconds of one chain, 2 to ``most`` jobs, across pages too."""
+    assert (7, ["j2", "j3"]) == followed([8, 8, 7, 7, 6])
+    assert (7, ["j1", "j2", "j3"]) == followed([8, 7], [7, 7], [5])
+    assert (6, ["j2", "j3"]) == followed([8, 7, 6, 6], [5])  # 7 has one job: not enough
+    assert (5, ["j3", "j4"]) == followed([7, 7, 6], [5, 5, 4], most=2)  # ... nor 7 after nothing
+    assert None is followed([9, 8, 8], [8, 8, 8, 7], most=4)  # 8: more than most
+    assert None is followed([9, 8, 8, None, 7, 7, 6])  # 8 before, 7 after an unknown time
+    assert None is followed([8, 8], [8, 8])  # the chain has not passed a second yet
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,9 @@ bound check (:mod:`._parallel_check`) shows that the bounds take in the whole
 second they name, new windows send ``lo`` and ``hi - 1``. The caller's own
 ``created_after``/``created_before`` are sent as they are on the outer
 windows, so they act as they do on a sequential listing.
+A page holding jobs from beyond the seconds its window sent shows a service
+that leaves the bounds out: the listing goes on with the window in front and
+one unsplit chain for the rest (:meth:`ParallelPages._unbound`).
 
 Resources: at most ``parallel`` requests in flight (the probe and the bound
 check included), at most ``4 * parallel`` pages' worth of jobs buffered (and
@@ -161,6 +164,10 @@ class ParallelPages:
         self._probe: BackgroundRequest[None] | None = None
         self._probe_done = False
         self._error: Exception | None = None  # the probe's, once no window is left to carry it
+        # Whether the service was seen to leave the time bounds out (see _unbound),
+        # and the requests of the windows dropped then, until they end.
+        self._unbounded = False
+        self._dropped: list[BackgroundRequest[None]] = []
         self._cut = self._carved = isinstance(start, Snapshot)
         if isinstance(start, Snapshot):
             self._windows = deque(
@@ -240,13 +247,13 @@ class ParallelPages:
         self._closed = True
         requests = [window.pending for window in self._windows if window.pending is not None]
         requests.extend(each for each in (self._probe, self._check.request) if each is not None)
-        for request in requests:
+        for request in requests + self._dropped:
             await request.aclose()
 
     # --- scheduling --------------------------------------------------------------------
 
     def _in_flight(self) -> int:
-        count = sum(window.pending is not None for window in self._windows)
+        count = sum(window.pending is not None for window in self._windows) + len(self._dropped)
         return count + (self._probe is not None) + (self._check.request is not None)
 
     def _buffered(self) -> int:
@@ -262,6 +269,7 @@ class ParallelPages:
         for each in self._windows:
             if each.pending is not None and each.pending.done:
                 each.pending = None  # cancelled
+        self._dropped = [request for request in self._dropped if not request.done]
         if self._closed:
             return
         while self._in_flight() < self._parallel:
@@ -297,6 +305,8 @@ class ParallelPages:
         for window in itertools.islice(self._windows, within):
             if not window.done and window.pending is None and window.error is None:
                 return window if self._room(jobs, within) else None
+        if self._unbounded:
+            return None  # (nothing to split: see _unbound)
         if len(self._windows) >= 4 * self._parallel + 2 or not self._room(jobs, within):
             return None
         if within < len(self._windows):
@@ -438,7 +448,7 @@ class ParallelPages:
             return None
         index, (start, end) = chosen
         window = self._windows[index]
-        middle = self._middle(window, start, end)
+        middle = window.split_edge(start, end, ascending=self._ascending)
         if self._ascending:
             new = Window(middle, window.hi)
             window.hi = middle
@@ -447,26 +457,6 @@ class ParallelPages:
             window.lo = middle
         self._windows.insert(index + 1, new)
         return new
-
-    def _middle(self, window: Window, start: int, end: int) -> int:
-        """Where to split ``[start, end)``: halfway, moved to where one of the chain's pages ends.
-
-        A started chain's pages each span about ``stride`` seconds from where it
-        stands; an edge just short of a page's end lets the chain stop with that
-        page, keeping all but its last second, instead of needing one more page
-        that is mostly beyond the edge.
-        """
-        middle = (start + end) // 2
-        stride, position = window.stride, window.position
-        if not window.started or not stride or position is None:
-            return middle
-        if self._ascending:
-            steps = max(1, round((middle - position) / stride))
-            aligned = position + steps * stride
-        else:
-            steps = max(1, round((position + 1 - middle) / stride))
-            aligned = position - steps * stride + 1
-        return aligned if start < aligned < end else middle
 
     # --- requests -------------------------------------------------------------------------
 
@@ -478,7 +468,7 @@ class ParallelPages:
         ``hi - 1`` once the bound check has shown that the bounds take in the
         whole second they name. A tighter bound of the caller's is sent as it is.
         """
-        if window.head:
+        if window.head or self._unbounded:
             return None, None
         after = None
         if window.lo is not None:
@@ -550,7 +540,7 @@ class ParallelPages:
 
     def _check_due(self) -> bool:
         """Whether to send the bound check now: a whole second is known, and windows are to come."""
-        if self._check.sent or self._check.second is None or not self._carved:
+        if self._check.second is None or not self._carved or self._unbounded:
             return False
         if self._limit is not None and self._handed_out + self._buffered() >= self._limit:
             return False
@@ -610,6 +600,10 @@ class ParallelPages:
         token = window.token
         jobs, window.recent = drop_repeats(page.jobs, window.recent, page.request_id)
         seconds = [_second(job) for job in jobs]
+        if not window.head and not self._unbounded and window.strays(seconds):
+            self._unbound()
+            if window is not self._windows[0]:
+                return  # dropped: the chain for the rest lists its seconds
         following = page.next_token or None
         if following is not None and page.jobs and asked == self._page_size:
             # More to come: this page is as full as the service makes them.
@@ -644,6 +638,27 @@ class ParallelPages:
             self._try_carve()
         elif token is None:
             self._adapt(window, len(kept), more=not window.done)
+
+    def _unbound(self) -> None:
+        """Go on without time bounds: the service leaves them out of its answers.
+
+        Each window's chain would then cross every page before its own. The
+        window in front goes on (it keeps its own seconds: what it hands out
+        is exact); those after it are dropped, their requests cancelled, and
+        one chain sending only the caller's bounds lists all that is left, in
+        order: at most about two sequential listings' pages in all.
+        """
+        self._unbounded = True
+        front = self._windows.popleft()
+        for window in self._windows:
+            if window.pending is not None:
+                window.pending.cancel()
+                self._dropped.append(window.pending)
+        self._windows = deque([front])
+        edge = front.hi if self._ascending else front.lo
+        if edge is not None:
+            self._windows.append(Window(edge, None) if self._ascending else Window(None, edge))
+        self._frontier = None
 
     def _beyond(self, window: Window, seconds: Sequence[int | None]) -> bool:
         """Whether the chain has passed its window's far edge (the rest is another's)."""

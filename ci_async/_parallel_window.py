@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
 import attrs
 
@@ -42,6 +43,34 @@ class Window:
         if second is None:
             return True
         return (self.lo is None or second >= self.lo) and (self.hi is None or second < self.hi)
+
+    def strays(self, seconds: Sequence[int | None]) -> bool:
+        """Whether a page of its chain holds jobs from beyond the seconds its requests sent."""
+        known = [second for second in seconds if second is not None]
+        return bool(known) and (
+            (self.after is not None and min(known) < self.after)
+            or (self.before is not None and max(known) > self.before)
+        )
+
+    def split_edge(self, start: int, end: int, *, ascending: bool) -> int:
+        """Where to split ``[start, end)``: halfway, moved to where one of the chain's pages ends.
+
+        A started chain's pages each span about ``stride`` seconds from where it
+        stands; an edge just short of a page's end lets the chain stop with that
+        page, keeping all but its last second, instead of needing one more page
+        that is mostly beyond the edge.
+        """
+        middle = (start + end) // 2
+        stride, position = self.stride, self.position
+        if not self.started or not stride or position is None:
+            return middle
+        if ascending:
+            steps = max(1, round((middle - position) / stride))
+            aligned = position + steps * stride
+        else:
+            steps = max(1, round((position + 1 - middle) / stride))
+            aligned = position - steps * stride + 1
+        return aligned if start < aligned < end else middle
 
     def held(self) -> int:
         """The jobs in its buffered pages."""

@@ -59,6 +59,8 @@ class ListService:
         read_offsets: Read the UTC offset a bound is written with; ``False``:
             take every bound as Beijing time (``+0800``, the offset of every
             example on the API page), whatever it says.
+        ignore: The time bounds it leaves out of its answers (by parameter name),
+            as a service that does not know them would.
         queries: Every request's query parameters, in the order they arrived.
         served: The jobs its answers held, in all.
         most_in_flight: The most requests it was answering at once.
@@ -70,6 +72,7 @@ class ListService:
     latency: float = 0.0
     refuse_one_second: bool = False
     read_offsets: bool = True
+    ignore: tuple[str, ...] = ()
     queries: list[dict[str, str]] = attrs.Factory(list)
     served: int = 0
     most_in_flight: int = 0
@@ -92,7 +95,7 @@ class ListService:
 
         def bound(name: str) -> int | None:
             text = query.get(name)
-            if text is None:
+            if text is None or name in self.ignore:
                 return None
             when = datetime.strptime(text, WIRE_TIME)
             if not self.read_offsets:
@@ -309,6 +312,35 @@ async def test_windows_write_their_bounds_as_the_api_page_does(order: str) -> No
     windows = [query for query in service.queries if "startCreationTime" in query]
     assert windows
     assert all(query["startCreationTime"].endswith("+0800") for query in windows)
+
+
+@pytest.mark.parametrize(
+    "ignore",
+    [("startCreationTime", "endCreationTime"), ("startCreationTime",), ("endCreationTime",)],
+)
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_a_service_leaving_out_the_time_bounds_costs_little_more_than_one_listing(
+    ignore: tuple[str, ...], order: str
+) -> None:
+    """Jobs outside a window's bounds show that the service does not apply them.
+
+    The listing then goes on with the window in front and one chain for all
+    that is left, sending only the caller's bounds: every job once, in order,
+    for at most about twice the jobs a sequential listing fetches (here the
+    service's first answer outside its bounds comes early: 1.04 to 1.08 times,
+    measured). Without this, each window's chain crossed every page before its
+    own: 32 to 62 times as many jobs fetched as listed.
+    """
+    service = ListService(dense_and_sparse(seed=6), ignore=ignore, latency=0.001)
+    async with session(service.transport()) as client:
+        sequential = await listed(client, order=order, page_size=10)
+        service.served = service.most_in_flight = 0
+        parallel = await listed(client, order=order, page_size=10, parallel=8)
+
+    assert service.expected(ascending=order == "asc") == sequential
+    assert sequential == parallel
+    assert service.served <= 1.5 * len(parallel)
+    assert 2 <= service.most_in_flight <= 8
 
 
 @contextlib.asynccontextmanager

@@ -90,6 +90,14 @@ class JobIterator(AsyncIterator[Job]):
     which every page request (retries and backoff included) must complete;
     past it, the next request raises :class:`~ci_async.TransportError`.
 
+    ``parallel``: with 2 or more, the pages come from up to that many requests
+    in flight over creation-time windows (:doc:`/parallel`), with the same
+    jobs in the same order as the sequential listing, and everything here
+    holds; :attr:`next_token` is then a ``ci_async.parallel.v1.`` token once
+    the listing is cut into windows. Each of its requests asks for
+    ``page_size`` jobs, or 100 when ``page_size`` is left out (a sequential
+    listing then sends no ``size``, and the service's pages hold 10).
+
     A ``NextToken`` the service already sent raises
     :class:`~ci_async.PaginationError` (after the jobs of the page that carried
     it), instead of looping forever. The iterator remembers a 16-byte digest

@@ -257,7 +257,8 @@ class Session:
             workflow_id: Only jobs of this workflow.
             job_id: Only this job.
             name: Only jobs with this name.
-            page_size: Jobs per request, 1 to 100 (the service defaults to 10).
+            page_size: Jobs per request, 1 to 100 (the service defaults to 10;
+                a parallel listing asks for 100 when it is left out).
             limit: Yield at most this many jobs (>= 0).
             next_token: Resume from this token.
             prefetch: Fetch the next page while the current one is consumed.

@@ -244,6 +244,29 @@ async def test_parallel_lists_the_same_jobs_in_the_same_order(
     assert expected == got
 
 
+async def test_without_a_page_size_a_parallel_listing_asks_for_pages_of_100() -> None:
+    """``page_size`` left out: no ``size`` sequentially, 100 on every window's request in parallel.
+
+    The sequential listing gets the service's pages of 10; both list the same
+    jobs in the same order. Windows are sized in pages: pages of 10 would take
+    ten times the requests (see docs/parallel.md). Only the probe asks for less.
+    """
+    emulator = skewed("inclusive", jobs=500)
+    async with connect(emulator) as session:
+        expected = [job.job_id async for job in session.list_jobs()]
+        sequential = list(emulator.requests)
+        emulator.requests.clear()
+        got = [job.job_id async for job in session.list_jobs(parallel=4)]
+
+    assert 500 == len(expected)
+    assert expected == got
+    assert 50 == len(sequential)
+    assert all("size" not in request.params for request in sequential)
+    sizes = [request.params.get("size") for request in emulator.requests]
+    assert 1 == sizes.count("1")  # the probe
+    assert len(sizes) - 1 == sizes.count("100") >= 5
+
+
 @pytest.mark.parametrize(
     "filters",
     [

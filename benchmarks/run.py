@@ -817,7 +817,12 @@ def parallel_rows(jobs: int, size: int = 100) -> list[tuple[str, str, float]]:
 
 
 def scenario_parallel(
-    report: Report, pool: dict[str, Worker], server: Server, sizes: Sizes, size: int = 100
+    report: Report,
+    pool: dict[str, Worker],
+    server: Server,
+    sizes: Sizes,
+    key: str = "parallel",
+    size: int = 100,
 ) -> None:
     """``parallel=8`` against the sequential listing and the SDK, ``size`` jobs a page.
 
@@ -848,7 +853,7 @@ def scenario_parallel(
         entries[ceiling] = (pool[c.FLOOR_HTTPX], {**listing, "options": options})
     runs = contest(
         report,
-        "parallel" if size == 100 else f"parallel{size}",
+        key,
         title,
         entries,
         jobs,
@@ -1129,7 +1134,7 @@ def run(args: argparse.Namespace, sizes: Sizes, report: Report) -> None:
                 report,
                 name,
                 [*(Goal(row, t, ">=", "x") for row, _, t in rows), check],
-                functools.partial(scenario_parallel, report, pool, server, sizes, size),
+                functools.partial(scenario_parallel, report, pool, server, sizes, name, size),
             )
 
     if "memory" in only:

@@ -798,7 +798,7 @@ def _per_page(size: int) -> str:
     return "" if size == 100 else f", {size} per page"
 
 
-def parallel_check(jobs: int, size: int = 100) -> Goal:
+def parallel_check(jobs: int, size: int) -> Goal:
     """The parallel listing returns the sequential listing's ids in its order (1: yes)."""
     return Goal(
         f"list {jobs // 1000}k{_per_page(size)}, parallel={PARALLEL}: same ids, same order",
@@ -808,7 +808,7 @@ def parallel_check(jobs: int, size: int = 100) -> Goal:
     )
 
 
-def parallel_rows(jobs: int, size: int = 100) -> list[tuple[str, str, float]]:
+def parallel_rows(jobs: int, size: int) -> list[tuple[str, str, float]]:
     k = f"{jobs // 1000}k{_per_page(size)}"
     return [
         (f"list {k}, 20 ms: parallel={PARALLEL} / sequential", "sequential", 4.0),
@@ -821,8 +821,8 @@ def scenario_parallel(
     pool: dict[str, Worker],
     server: Server,
     sizes: Sizes,
-    key: str = "parallel",
-    size: int = 100,
+    key: str,
+    size: int,
 ) -> None:
     """``parallel=8`` against the sequential listing and the SDK, ``size`` jobs a page.
 

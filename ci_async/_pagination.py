@@ -388,7 +388,8 @@ class JobIterator(AsyncIterator[Job]):
                 self._fetch,
                 background=self._background,
                 parallel=self._parallel,
-                page_size=self._page_size,
+                # Windows are sized in pages: the largest, unless the caller chose.
+                page_size=self._page_size or MAX_PAGE_SIZE,
                 ascending=self._filters.ascending,
                 after=self._filters.created_after,
                 before=self._filters.created_before,

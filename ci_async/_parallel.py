@@ -104,7 +104,7 @@ class ParallelPages:
         fetch: One page of the listing for a :class:`PageQuery`.
         background: The session's set of background requests.
         parallel: Requests in flight at most (>= 2).
-        page_size: The ``size`` of each request (``None``: 100).
+        page_size: The ``size`` of each request.
         ascending: Oldest first.
         after: The caller's ``created_after``, or ``None``.
         before: The caller's ``created_before``, or ``None``.
@@ -120,7 +120,7 @@ class ParallelPages:
         *,
         background: set[Any],
         parallel: int,
-        page_size: int | None,
+        page_size: int,
         ascending: bool,
         after: datetime | None,
         before: datetime | None,
@@ -132,7 +132,7 @@ class ParallelPages:
         self._fetch = fetch
         self._background = background
         self._parallel = parallel
-        self._page_size = page_size or 100  # what each request asks for
+        self._page_size = page_size  # what each request asks for
         # The most jobs seen on a page with more to come, asked for in full: what
         # the service's pages hold, which may be fewer than asked (None: not seen yet).
         self._full_page: int | None = None

@@ -600,7 +600,7 @@ class ParallelPages:
         token = window.token
         jobs, window.recent = drop_repeats(page.jobs, window.recent, page.request_id)
         seconds = [_second(job) for job in jobs]
-        if not window.head and not self._unbounded and window.strays(seconds):
+        if not self._unbounded and window.strays(seconds, self._after_s, self._before_s):
             self._unbound()
             if window is not self._windows[0]:
                 return  # dropped: the chain for the rest lists its seconds
@@ -610,7 +610,7 @@ class ParallelPages:
             self._full_page = max(self._full_page or 0, len(page.jobs))
         if seconds and seconds[-1] is not None:
             window.position = seconds[-1]
-            if window.head and not self._cut and following is not None:
+            if window.head and not (self._cut or self._unbounded) and following is not None:
                 self._cut_head(window, seconds[-1])
         kept = tuple(job for job, second in zip(jobs, seconds, strict=True) if window.keeps(second))
         if self._check.looking:

@@ -44,12 +44,18 @@ class Window:
             return True
         return (self.lo is None or second >= self.lo) and (self.hi is None or second < self.hi)
 
-    def strays(self, seconds: Sequence[int | None]) -> bool:
-        """Whether a page of its chain holds jobs from beyond the seconds its requests sent."""
+    def strays(self, seconds: Sequence[int | None], after: int | None, before: int | None) -> bool:
+        """Whether a page of its chain holds jobs from beyond the seconds its requests sent.
+
+        ``after`` and ``before`` are the caller's bounds, in seconds: what its
+        requests send where the window sends none of its own.
+        """
+        after = after if self.after is None else self.after
+        before = before if self.before is None else self.before
         known = [second for second in seconds if second is not None]
         return bool(known) and (
-            (self.after is not None and min(known) < self.after)
-            or (self.before is not None and max(known) > self.before)
+            (after is not None and min(known) < after)
+            or (before is not None and max(known) > before)
         )
 
     def split_edge(self, start: int, end: int, *, ascending: bool) -> int:

@@ -61,6 +61,8 @@ class ListService:
             example on the API page), whatever it says.
         ignore: The time bounds it leaves out of its answers (by parameter name),
             as a service that does not know them would.
+        most_requests: Fail the test (from the request beyond them) after this
+            many requests in all.
         queries: Every request's query parameters, in the order they arrived.
         served: The jobs its answers held, in all.
         most_in_flight: The most requests it was answering at once.
@@ -73,6 +75,7 @@ class ListService:
     refuse_one_second: bool = False
     read_offsets: bool = True
     ignore: tuple[str, ...] = ()
+    most_requests: int | None = None
     queries: list[dict[str, str]] = attrs.Factory(list)
     served: int = 0
     most_in_flight: int = 0
@@ -123,6 +126,8 @@ class ListService:
     async def answer(self, query: Mapping[str, str]) -> tuple[int, bytes]:
         """The status and XML body of a list request with ``query``."""
         self.queries.append(dict(query))
+        if self.most_requests is not None and len(self.queries) > self.most_requests:
+            raise AssertionError(f"more than {self.most_requests} requests")
         self._in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self._in_flight)
         try:
@@ -341,6 +346,44 @@ async def test_a_service_leaving_out_the_time_bounds_costs_little_more_than_one_
     assert sequential == parallel
     assert service.served <= 1.5 * len(parallel)
     assert 2 <= service.most_in_flight <= 8
+
+
+@pytest.mark.parametrize("bound", ["created_after", "created_before"])
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_a_service_leaving_out_the_callers_own_bound_costs_little_more_than_one_listing(
+    bound: str, order: str
+) -> None:
+    """Jobs beyond a bound of the caller's show that the service does not apply it either.
+
+    A window whose edge is beyond the caller's bound sends the caller's bound
+    instead of its own. A service that leaves that bound out answers with the
+    jobs beyond it, as it does to the sequential listing (which hands them
+    out): the listing goes on as above. Before, such jobs were not taken for
+    a sign, and the windows carved from them listed the same seconds over and
+    over: here, where the jobs beyond the bound are at the listing's start,
+    past three times the sequential listing's 180 requests (where this test
+    stops it).
+    """
+    ignored = "startCreationTime" if bound == "created_after" else "endCreationTime"
+    rng = random.Random(8)
+    hour, day = 3600 * 1000, 24 * 3600 * 1000
+    begin = milliseconds(START)
+    created = [begin + rng.randrange(hour) for _ in range(1200)]
+    # A second with 30 pages' worth on either side, a day beyond the caller's bounds.
+    created += [begin - day + rng.randrange(1000) for _ in range(300)]
+    created += [begin + hour + day + rng.randrange(1000) for _ in range(300)]
+    service = ListService(created, ignore=(ignored,))
+    edge = START if bound == "created_after" else START + timedelta(hours=1)
+    options = {"order": order, "page_size": 10, bound: edge}
+    async with session(service.transport()) as client:
+        sequential = await listed(client, **options)
+        service.most_requests = 3 * len(service.queries)  # (not thousands)
+        service.served = 0
+        parallel = await listed(client, parallel=8, **options)
+
+    assert service.expected(ascending=order == "asc") == sequential  # the bound left out
+    assert sequential == parallel
+    assert service.served <= 1.5 * len(parallel)
 
 
 @contextlib.asynccontextmanager

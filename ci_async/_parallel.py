@@ -176,7 +176,7 @@ class ParallelPages:
             )
             self._probe_done = True
         else:
-            self._windows = deque([Window(None, None, head=True, token=start)])
+            self._windows = deque([Window(None, None, head=True, token=start, resumed=bool(start))])
             known = self._before_s if ascending else self._after_s
             self._far = known
             self._probe_done = known is not None
@@ -605,12 +605,13 @@ class ParallelPages:
             if window is not self._windows[0]:
                 return  # dropped: the chain for the rest lists its seconds
         following = page.next_token or None
+        cut = window.head and not self._cut and not window.waits(seconds, more=bool(following))
         if following is not None and page.jobs and asked == self._page_size:
             # More to come: this page is as full as the service makes them.
             self._full_page = max(self._full_page or 0, len(page.jobs))
         if seconds and seconds[-1] is not None:
             window.position = seconds[-1]
-            if window.head and not (self._cut or self._unbounded) and following is not None:
+            if cut and not self._unbounded and following is not None:
                 self._cut_head(window, seconds[-1])
         kept = tuple(job for job, second in zip(jobs, seconds, strict=True) if window.keeps(second))
         if self._check.looking:
@@ -632,7 +633,7 @@ class ParallelPages:
                 )
                 window.done = True
             window.seen.add(digest)
-        if window.head and not self._cut:
+        if cut:
             self._cut = True  # (a head whose first page ends the listing is not cut)
             self._width = self._first_width(seconds)
             self._try_carve()

@@ -37,6 +37,10 @@ class Window:
     # chain moves past it): what the bound check starts from (see BoundCheck.follow).
     run: tuple[int | None, list[str]] | None = None
     run_whole: bool = False
+    # A head resumed from a plain token, and the second of the first job its chain
+    # brought: that second may have been handed out in part before (see waits).
+    resumed: bool = False
+    first: int | None = None
 
     def keeps(self, second: int | None) -> bool:
         """Whether a job created at ``second`` belongs to this window."""
@@ -57,6 +61,18 @@ class Window:
             (after is not None and min(known) < after)
             or (before is not None and max(known) > before)
         )
+
+    def waits(self, seconds: Sequence[int | None], *, more: bool) -> bool:
+        """Whether a head resumed from a plain token is not cut after this page yet.
+
+        A head is cut after its first page: it keeps the seconds wholly on it,
+        and the windows after it list the second it reached, whole. A resumed
+        head's first pages may lie in one second whose start was handed out
+        before its token: it goes on until a page reaches a later second.
+        """
+        if self.resumed and self.first is None and seconds:
+            self.first = seconds[0]
+        return self.resumed and more and seconds[-1:] == [self.first]
 
     def split_edge(self, start: int, end: int, *, ascending: bool) -> int:
         """Where to split ``[start, end)``: halfway, moved to where one of the chain's pages ends.

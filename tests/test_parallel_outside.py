@@ -265,6 +265,40 @@ async def test_a_token_taken_halfway_resumes_exactly(bounds: str, precision: str
     assert expected == first + rest
 
 
+@pytest.mark.parametrize("order", ["desc", "asc"])
+@pytest.mark.parametrize("ignore", [(), ("startCreationTime", "endCreationTime")])
+async def test_a_plain_token_taken_within_a_crowded_second_resumes_exactly(
+    order: str, ignore: tuple[str, ...]
+) -> None:
+    """A sequential listing's token from within a second of 300 jobs resumes a parallel one.
+
+    The resumed head's first pages hold only the rest of that second, whose
+    start was handed out before the token. Cut there, the head would leave
+    that second to the windows after it, which list it whole: the jobs of
+    that second before the token came twice (150 of them here).
+    """
+    rng = random.Random(5)
+    begin = milliseconds(START)
+    created = [begin + rng.randrange(3600 * 1000) for _ in range(400)]
+    crowded = begin + 1800 * 1000
+    created += [crowded + rng.randrange(1000) for _ in range(300)]
+    service = ListService(created, precision="second", ignore=ignore)
+    expected = service.expected(ascending=order == "asc")
+    start = next(i for i, job in enumerate(expected) if int(job[1:6]) >= 400)  # (crowded ids)
+    async with session(service.transport()) as client:
+        first: list[str] = []
+        async with client.list_jobs(order=order, page_size=10) as jobs:
+            async for page in jobs.pages():
+                first += [job.job_id for job in page]
+                token = page.next_token
+                if len(first) >= start + 150:
+                    break
+        rest = await listed(client, order=order, page_size=10, parallel=4, next_token=token)
+
+    assert all(int(job[1:6]) >= 400 for job in expected[len(first) - 10 : len(first) + 20])
+    assert expected == first + rest
+
+
 def checked_seconds(service: ListService) -> set[str]:
     """The seconds the listing asked about alone (both bounds naming the same second).
 

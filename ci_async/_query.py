@@ -17,7 +17,7 @@ import attrs
 
 from ._checks import aware_datetime, enum_value, optional_text
 from ._models import JobPage, JobState, JobType
-from ._wire import format_time
+from ._wire import BEIJING, format_time
 
 __all__ = ["Fetch", "ListFilters", "PageQuery"]
 
@@ -169,10 +169,12 @@ class ListFilters:
             params.append(("orderByTime", order))
         after = self.created_after if after is None else after
         before = self.created_before if before is None else before
+        # In Beijing time, as on the API page: the same instant for a service
+        # that reads the offset, and the right one for a service that does not.
         if after is not None:
-            params.append(("startCreationTime", format_time(after)))
+            params.append(("startCreationTime", format_time(after.astimezone(BEIJING))))
         if before is not None:
-            params.append(("endCreationTime", format_time(before)))
+            params.append(("endCreationTime", format_time(before.astimezone(BEIJING))))
         for param, value in (
             ("workflowId", self.workflow_id),
             ("jobId", self.job_id),

@@ -252,7 +252,8 @@ class Session:
             states: One or several :class:`~ci_async.JobState` (or wire
                 strings, or ``"All"``), sent comma-joined.
             order: ``"desc"`` (newest first, the default) or ``"asc"``.
-            created_after: Aware datetime: jobs created at or after it.
+            created_after: Aware datetime: jobs created at or after it (sent
+                in Beijing time, as on the API page, whatever its offset).
             created_before: Aware datetime: jobs created at or before it.
             workflow_id: Only jobs of this workflow.
             job_id: Only this job.

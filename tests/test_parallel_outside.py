@@ -353,6 +353,38 @@ async def test_windows_write_their_bounds_as_the_api_page_does(order: str) -> No
     assert all(query["startCreationTime"].endswith("+0800") for query in windows)
 
 
+@pytest.mark.parametrize("bound", ["created_after", "created_before"])
+@pytest.mark.parametrize("parallel", [None, 8])
+async def test_the_callers_bounds_are_written_in_beijing_time_too(
+    bound: str, parallel: int | None
+) -> None:
+    """A UTC ``created_after`` or ``created_before`` goes out as the same instant at ``+0800``.
+
+    From a service that reads every bound as Beijing time, a bound written at
+    ``+0000`` lands eight hours away: the sequential listing got other jobs
+    than the parallel one, whose windows keep to the caller's instant.
+    """
+    service = ListService(dense_and_sparse(seed=9), precision="second", read_offsets=False)
+    edge = sorted(service.created)[900] // 1000
+    async with session(service.transport()) as client:
+        got = await listed(
+            client,
+            page_size=10,
+            parallel=parallel,
+            **{bound: datetime.fromtimestamp(edge, timezone.utc)},
+        )
+
+    after = bound == "created_after"
+    second = {service.job_id(index): at // 1000 for index, at in enumerate(service.created)}
+    expected = [
+        job for job in service.expected() if (second[job] >= edge if after else second[job] <= edge)
+    ]
+    assert 0 < len(expected) < len(service.created)
+    assert expected == got
+    named = "startCreationTime" if after else "endCreationTime"
+    assert all(query[named].endswith("+0800") for query in service.queries if named in query)
+
+
 @pytest.mark.parametrize(
     "ignore",
     [("startCreationTime", "endCreationTime"), ("startCreationTime",), ("endCreationTime",)],

@@ -275,7 +275,7 @@ async def test_a_plain_token_taken_within_a_crowded_second_resumes_exactly(
     The resumed head's first pages hold only the rest of that second, whose
     start was handed out before the token. Cut there, the head would leave
     that second to the windows after it, which list it whole: the jobs of
-    that second before the token came twice (150 of them here).
+    that second before the token came twice (151 and 159 of them here).
     """
     rng = random.Random(5)
     begin = milliseconds(START)
@@ -426,9 +426,9 @@ async def test_a_service_leaving_out_the_callers_own_bound_costs_little_more_tha
     jobs beyond it, as it does to the sequential listing (which hands them
     out): the listing goes on as above. Before, such jobs were not taken for
     a sign, and the windows carved from them listed the same seconds over and
-    over: here, where the jobs beyond the bound are at the listing's start,
-    past three times the sequential listing's 180 requests (where this test
-    stops it).
+    over: in the two orders where the jobs beyond the bound come first, past
+    three times the sequential listing's 180 requests (where this test stops
+    it).
     """
     ignored = "startCreationTime" if bound == "created_after" else "endCreationTime"
     rng = random.Random(8)

@@ -150,7 +150,11 @@ async def test_a_random_listing_agrees_with_the_sequential_one(seed: int) -> Non
                 token = page.next_token
                 if len(first) >= len(sequential) // 2:
                     break
-        rest = [] if token is None else await listed(client, next_token=token, **options)
+        rest = (
+            []
+            if token is None
+            else await listed(client, next_token=token, parallel=parallel, **options)
+        )
 
     assert sequential[:limit] == limited
     assert sequential == first + rest

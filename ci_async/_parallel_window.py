@@ -69,6 +69,8 @@ class Window:
         and the windows after it list the second it reached, whole. A resumed
         head's first pages may lie in one second whose start was handed out
         before its token: it goes on until a page reaches a later second.
+        As a side effect, a resumed head's first page that has a second
+        records that second in :attr:`first`: pass the pages in order.
         """
         if self.resumed and self.first is None and seconds:
             self.first = seconds[0]

@@ -9,7 +9,9 @@ part way, and the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -755,6 +757,47 @@ async def test_a_failure_in_a_later_window_is_raised_typed() -> None:
     assert (403, "AccessDenied") == (caught.value.status_code, caught.value.code)
 
 
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_a_listing_that_failed_resumes_from_its_next_token_losing_nothing(
+    order: str,
+) -> None:
+    """The ``next_token`` read after a failure resumes with every job not handed out.
+
+    The third request sending an ``endCreationTime`` fails (no retries): the
+    listing raises once the pages before it are handed out. Its composite token
+    then resumes the rest, from at most one page before where it stopped.
+    """
+    emulator = skewed("inclusive", jobs=3000)
+    windowed = itertools.count()
+    emulator.faults.fail_next(
+        1,
+        status=500,
+        when=lambda r: "endCreationTime" in r.params and next(windowed) == 2,
+    )
+    async with connect(emulator, retry=None) as session:
+        expected = await ids(session, order=order)
+        first: list[str] = []
+        iterator = session.list_jobs(page_size=100, parallel=4, order=order)
+
+        async def drain() -> None:
+            async for job in iterator:
+                first.append(job.job_id)
+
+        with pytest.raises(ServiceError) as caught:
+            await drain()
+        token = iterator.next_token
+        await iterator.aclose()
+        rest = await ids(session, order=order, parallel=4, next_token=token)
+
+    assert 500 == caught.value.status_code
+    assert token is not None
+    assert token.startswith(TOKEN_PREFIX)
+    assert expected[: len(first)] == first
+    start = len(expected) - len(rest)
+    assert expected[start:] == rest
+    assert 0 <= len(first) - start <= 100
+
+
 async def test_the_deadline_bounds_the_whole_parallel_listing() -> None:
     """deadline=0.3 with 50 ms per request: TransportError before the listing could finish."""
     emulator = skewed("inclusive", jobs=3000)
@@ -888,6 +931,33 @@ async def test_jobs_created_during_a_descending_listing_are_not_listed() -> None
         rest = [job.job_id async for job in iterator]
 
     assert expected == first + rest
+
+
+@pytest.mark.parametrize("via", ["in-process", "loopback"])
+async def test_jobs_created_during_an_ascending_listing_come_last_in_order(via: str) -> None:
+    """Oldest first: the last window reaches up to "now", so the jobs created meanwhile come last.
+
+    They are created while the consumer is on the first of 30 pages: at most
+    ``4 * N + 2`` pages are fetched ahead of it (parallel.md), so the last window's
+    chain has not yet passed the end of the data, and lists them, once each and
+    in the order they were created, after every job there was.
+    """
+    emulator = skewed("inclusive", jobs=3000)
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(emulator.serve()) if via == "loopback" else None
+        async with connect(emulator, server) as session:
+            expected = await ids(session, order="asc")
+            iterator = session.list_jobs(page_size=100, parallel=4, order="asc")
+            first = [(await anext(iterator)).job_id for _ in range(10)]
+            emulator.advance(60)
+            late = []
+            for _ in range(3):
+                late.append(emulator.add_job(name="late").job_id)
+                emulator.advance(1)
+            rest = [job.job_id async for job in iterator]
+
+    assert 30 == len(expected) // 100
+    assert expected + late == first + rest
 
 
 async def test_parallel_must_be_a_small_positive_int() -> None:

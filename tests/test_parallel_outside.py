@@ -452,6 +452,48 @@ async def test_a_service_leaving_out_the_callers_own_bound_costs_little_more_tha
     assert service.served <= 1.5 * len(parallel)
 
 
+def growing(service: ListService, *, at_request: int, added: list[str]) -> httpx.AsyncBaseTransport:
+    """The service in process; with request ``at_request``, five jobs newer than all are created.
+
+    Their ids go to ``added``, in the order they were created (a millisecond to
+    a minute apart, so also in the order the service lists them oldest first).
+    """
+    inner = service.transport()
+
+    class Growing(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if len(service.queries) + 1 == at_request:
+                for gap in (1, 400, 1000, 1500, 60_000):
+                    service.created.append(max(service.created) + gap)
+                    added.append(service.job_id(len(service.created) - 1))
+            return await inner.handle_async_request(request)
+
+    return Growing()
+
+
+@pytest.mark.parametrize("ignore", [(), ("startCreationTime", "endCreationTime")])
+@pytest.mark.parametrize("bounds", ["inclusive", "exclusive"])
+@pytest.mark.parametrize("parallel", [None, 8])
+async def test_jobs_created_during_an_ascending_listing_come_last_in_order(
+    parallel: int | None, bounds: str, ignore: tuple[str, ...]
+) -> None:
+    """Oldest first, a listing reaches up to "now": jobs created while it runs come last.
+
+    They are created with the third request of about 200 (after the head's page and
+    the probe), before any chain can have reached the end of the data: the
+    sequential and the parallel listing each list them all, once, after every
+    job there was.
+    """
+    service = ListService(dense_and_sparse(seed=9), bounds=bounds, ignore=ignore)
+    before = service.expected(ascending=True)
+    added: list[str] = []
+    async with session(growing(service, at_request=3, added=added)) as client:
+        got = await listed(client, order="asc", page_size=10, parallel=parallel)
+
+    assert 5 == len(added)
+    assert before + added == got
+
+
 @contextlib.asynccontextmanager
 async def on_loopback(service: ListService) -> AsyncIterator[str]:
     """The service on a loopback port, served by aiohttp (not the emulator's server)."""

@@ -51,6 +51,7 @@ from ._body import ACCEPT_ENCODING, BodyTooLargeError, UndecodableBodyError, rea
 from ._client import Lanes, PooledClient
 from ._config import Settings
 from ._decode import MAX_ERROR_BODY, REQUEST_ID_HEADER, error_from_response
+from ._echo import MASK, SECRET_HEADERS, masked_bytes, masked_text, secrets_of
 from ._errors import (
     ResponseParseError,
     ServiceError,
@@ -59,7 +60,6 @@ from ._errors import (
     TransportError,
 )
 from ._retry import retryable_exception, retryable_status
-from ._signing import TOKEN_HEADER
 from ._text import shown
 
 __all__ = ["AttemptTimeoutError", "Pace", "Sender"]
@@ -70,8 +70,6 @@ logger = logging.getLogger("ci_async")
 _LONG_URL = 4096
 #: ``urllib.parse.urlsplit`` is an ``functools.lru_cache`` from Python 3.11 on.
 _CLEAR_URL_CACHE = getattr(urllib.parse.urlsplit, "cache_clear", None)
-#: Headers masked in the copy of a request kept on an exception.
-_SECRET_HEADERS = ("authorization", TOKEN_HEADER, "x-cos-security-token", "proxy-authorization")
 
 
 class Pace:
@@ -252,16 +250,16 @@ class Sender:
                     sent.set()  # (no word from the transport when it is written)
                 started = time.perf_counter()
                 response = await lanes.send(client, request)
-                answer = await self._read(response)
+                answer = await self._read(response, secrets_of(request))
                 answer.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
                 return answer
             finally:
                 lanes.give(client)
         except (httpx.HTTPError, OSError) as exc:
-            return _Failure.of(exc, idempotent=idempotent)
+            return _Failure.of(exc, idempotent=idempotent, secrets=secrets_of(request))
         except RuntimeError as exc:
             if self.pool.closed:  # httpx: "Cannot send a request, as the client has been closed."
-                return _Failure.of(exc, idempotent=idempotent)
+                return _Failure.of(exc, idempotent=idempotent, secrets=secrets_of(request))
             raise
         finally:
             if sent is not None:
@@ -285,8 +283,18 @@ class Sender:
             msg = f"no request slot free within the pool timeout ({pool:g}s)"
             raise httpx.PoolTimeout(msg, request=request)
 
-    async def _read(self, response: httpx.Response) -> httpx.Response:
-        """The answer with its body read and decoded, as a new :class:`httpx.Response`."""
+    async def _read(self, response: httpx.Response, secrets: tuple[str, ...]) -> httpx.Response:
+        """The answer with its body read and decoded, as a new :class:`httpx.Response`.
+
+        Whatever it writes back of ``secrets`` (the request's) is masked in its
+        body and headers, before anything reads them (see :mod:`ci_async._echo`).
+        """
+        headers = [
+            (name, masked_text(value, secrets))
+            for name, value in response.headers.multi_items()
+            if name not in {"content-encoding", "content-length"}
+        ]
+        request_id = next((value for name, value in headers if name == REQUEST_ID_HEADER), None)
         cap = self._settings.max_response_bytes
         if not response.is_success:
             cap = MAX_ERROR_BODY if cap is None else min(cap, MAX_ERROR_BODY)
@@ -294,7 +302,7 @@ class Sender:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
                 await response.aclose()
-                _too_large(response, cap, b"")
+                _too_large(response, cap, b"", request_id)
         # The body's own exceptions are internal: each is turned into what it
         # means after its except block, so that none is chained to what is raised.
         over_cap: bytes | None = None
@@ -306,19 +314,15 @@ class Sender:
         except UndecodableBodyError as exc:
             undecodable = str(exc)
             body = f"(an error answer that cannot be read: {undecodable})".encode()
+        body = masked_bytes(body, secrets)
         if response.is_success and over_cap is not None:
-            _too_large(response, cap, over_cap)
+            _too_large(response, cap, body, request_id)
         if response.is_success and undecodable is not None:
             raise ResponseParseError(
                 f"cannot read the answer: {undecodable}",
                 status_code=response.status_code,
-                request_id=response.headers.get(REQUEST_ID_HEADER),
+                request_id=request_id,
             )
-        headers = [
-            (name, value)
-            for name, value in response.headers.multi_items()
-            if name not in {"content-encoding", "content-length"}
-        ]
         return httpx.Response(
             response.status_code,
             headers=headers,
@@ -375,10 +379,10 @@ class _Failure:
     no_such_host: bool
 
     @classmethod
-    def of(cls, exc: BaseException, *, idempotent: bool) -> _Failure:
+    def of(cls, exc: BaseException, *, idempotent: bool, secrets: tuple[str, ...] = ()) -> _Failure:
         no_such_host = _no_such_host(exc)
         return cls(
-            _scrubbed(exc),
+            _scrubbed(exc, secrets),
             retryable=retryable_exception(exc, idempotent=idempotent) and not no_such_host,
             no_such_host=no_such_host,
         )
@@ -395,7 +399,9 @@ def _on_written(sent: anyio.Event) -> Callable[[str, dict[str, Any]], Awaitable[
     return trace
 
 
-def _too_large(response: httpx.Response, limit: int | None, start: bytes) -> NoReturn:
+def _too_large(
+    response: httpx.Response, limit: int | None, start: bytes, request_id: str | None
+) -> NoReturn:
     msg = (
         f"the answer is larger than max_response_bytes ({limit} bytes); "
         "pass a larger max_response_bytes (or None) to Session to accept it"
@@ -404,7 +410,7 @@ def _too_large(response: httpx.Response, limit: int | None, start: bytes) -> NoR
         msg,
         snippet=start,
         status_code=response.status_code,
-        request_id=response.headers.get(REQUEST_ID_HEADER),
+        request_id=request_id,
     )
 
 
@@ -442,19 +448,20 @@ def _message(exc: BaseException) -> str:
 def _masked(request: httpx.Request) -> httpx.Request:
     """A copy of ``request`` (method, URL, headers) with secret headers masked, no body."""
     headers = httpx.Headers(request.headers)
-    for name in _SECRET_HEADERS:
+    for name in SECRET_HEADERS:
         if name in headers:
-            headers[name] = "[masked]"
+            headers[name] = MASK
     return httpx.Request(request.method, request.url, headers=headers)
 
 
-def _scrubbed(exc: BaseException) -> BaseException:
+def _scrubbed(exc: BaseException, secrets: tuple[str, ...]) -> BaseException:
     """A copy of ``exc`` safe to chain: same type and (escaped) message, masked request.
 
     The copy was never raised: it has no traceback, cause or context, so none
-    of the frames, locals or exceptions behind the original come along.
+    of the frames, locals or exceptions behind the original come along. What
+    its text quotes of ``secrets`` (the request's) is masked.
     """
-    message = shown(_message(exc), 500)
+    message = shown(masked_text(_message(exc), secrets), 500)
     kind = type(exc)
     try:
         copy = kind(message)
@@ -467,8 +474,9 @@ def _scrubbed(exc: BaseException) -> BaseException:
     # a certificate refused) is worth keeping, and carries nothing of the request.
     for cause in reversed(_causes(exc)[1:]):
         if isinstance(cause, OSError):
+            args = [masked_text(a, secrets) if isinstance(a, str) else a for a in cause.args]
             with contextlib.suppress(Exception):
-                copy.__cause__ = type(cause)(*cause.args)
+                copy.__cause__ = type(cause)(*args)
             break
     return copy
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import pickle
 import string
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -26,6 +28,7 @@ from ci_async import (
     TimeInterval,
 )
 from ci_async._decode import (
+    MAX_DEPTH,
     MAX_HINT,
     decode_describe,
     decode_job_response,
@@ -496,12 +499,26 @@ def test_dtds_are_refused(body: bytes) -> None:
         decode_list(body)
 
 
-def test_deep_nesting() -> None:
-    """Very deep nesting is decoded or refused, never a RecursionError."""
+def test_deep_nesting_is_refused() -> None:
+    """Nesting deeper than MAX_DEPTH elements is refused: kept, it would break pickle and ==."""
     depth = 20_000
     deep = "<X>" * depth + "</X>" * depth
+    with pytest.raises(ResponseParseError, match="nested deeper than 64 elements"):
+        _one(_detail(Extra=deep))
+
+
+@pytest.mark.parametrize(("depth", "refused"), [(62, False), (63, True)])
+def test_nesting_up_to_the_limit_is_kept_whole(depth: int, refused: bool) -> None:
+    """Up to MAX_DEPTH elements deep (Response > JobsDetail > X...): kept whole, and it pickles."""
+    assert 64 == MAX_DEPTH
+    deep = "<X>" * depth + "v" + "</X>" * depth
+    if refused:
+        with pytest.raises(ResponseParseError, match="nested deeper"):
+            _one(_detail(Extra=deep))
+        return
     job = _one(_detail(Extra=deep))
-    assert "j1" == job.job_id
+    assert job == pickle.loads(pickle.dumps(job))
+    assert "v" in json.dumps(job.raw)
 
 
 def test_deep_nesting_where_text_expected() -> None:

@@ -50,6 +50,9 @@ def _states(value: object) -> str | None:
     if not wire:
         msg = "states must not be empty (pass None for every state)"
         raise ValueError(msg)
+    if "All" in wire and len(wire) > 1:
+        msg = "states must be 'All' alone or states without it, got " + ",".join(wire)
+        raise ValueError(msg)
     return ",".join(wire)
 
 
@@ -75,6 +78,11 @@ def _wire_datetime(value: object, name: str) -> datetime | None:
         format_time(checked)
     except ValueError as exc:
         msg = f"{name}: {exc}"
+        raise ValueError(msg) from None
+    try:
+        checked.astimezone(BEIJING)  # how it is sent: it must exist in Beijing time too
+    except OverflowError:
+        msg = f"{name} is out of range: {checked.isoformat()} has no Beijing time"
         raise ValueError(msg) from None
     return checked
 

@@ -328,11 +328,17 @@ def xml_text(value: object) -> bool:
 
 
 def wire_time(value: object) -> bool:
-    """An aware datetime whose UTC offset is whole minutes (what the wire format writes)."""
+    """An aware datetime whose UTC offset is whole minutes, that exists in Beijing time too."""
     if not isinstance(value, datetime):
         return False
     offset = value.utcoffset()
-    return offset is not None and offset.total_seconds() % 60 == 0
+    if offset is None or offset.total_seconds() % 60:
+        return False
+    try:
+        value.astimezone(timezone(timedelta(hours=8)))
+    except OverflowError:
+        return False
+    return True
 
 
 def valid_state(value: object) -> bool:
@@ -349,6 +355,8 @@ def valid_states(value: object) -> bool:
     if not isinstance(value, Iterable):
         return False
     items = list(value)
+    if "All" in items and any(item != "All" for item in items):
+        return False  # All alone, or states without it
     return bool(items) and all(valid_state(item) for item in items)
 
 

@@ -434,6 +434,9 @@ def test_duplicate_states_are_sent_once() -> None:
         ({"next_token": ""}, ValueError),
         ({"next_token": 25}, TypeError),
         ({"next_token": "\ud800"}, ValueError),
+        ({"created_before": datetime.max.replace(tzinfo=timezone.utc)}, ValueError),
+        ({"created_after": datetime.min.replace(tzinfo=timezone(timedelta(hours=14)))}, ValueError),
+        ({"states": ["Running", "All"]}, ValueError),
         ({"prefetch": "yes"}, TypeError),
     ],
 )

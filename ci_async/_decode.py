@@ -583,7 +583,8 @@ def error_from_response(
     """Turn an error answer into the matching :class:`~ci_async.ServiceError`.
 
     Never raises. The mapping: code ``ResourceNotFound`` or status 404 (except
-    code ``NoSuchBucket``) → :class:`~ci_async.JobNotFoundError`; 401/403 →
+    code ``NoSuchBucket``) on a request for one job → :class:`~ci_async.JobNotFoundError`
+    (on a listing or a create, which name no job: as any other status); 401/403 →
     :class:`~ci_async.AuthError`; 429 or code ``SlowDown`` →
     :class:`~ci_async.ThrottledError`; other 5xx → :class:`~ci_async.ServerError`;
     anything else → :class:`~ci_async.ServiceError`.
@@ -626,8 +627,10 @@ def _error_from_response(
         "url": url,
         "retry_after": _retry_after(_header(headers, "retry-after")),
     }
-    if code == "ResourceNotFound" or (status_code == 404 and code != "NoSuchBucket"):
-        return JobNotFoundError(job_id=_job_id_from_url(url), **kwargs)
+    job_id = _job_id_from_url(url)  # None: a listing or a create, which name no job
+    not_found = code == "ResourceNotFound" or (status_code == 404 and code != "NoSuchBucket")
+    if not_found and job_id is not None:
+        return JobNotFoundError(job_id=job_id, **kwargs)
     if status_code in {401, 403}:
         return AuthError(**kwargs)
     if status_code == 429 or code == "SlowDown":

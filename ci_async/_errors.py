@@ -5,7 +5,7 @@ catches anything the library raises on purpose. The hierarchy::
 
     CIError
     ├── ServiceError            the service answered with an error status
-    │   ├── JobNotFoundError    ResourceNotFound (a 400) or 404
+    │   ├── JobNotFoundError    ResourceNotFound (a 400) or 404 for one job
     │   ├── AuthError           401 / 403: AccessDenied, SignatureDoesNotMatch, ...
     │   ├── ThrottledError      429 or code SlowDown
     │   └── ServerError         other 5xx
@@ -280,6 +280,10 @@ class ServiceError(CIError):
 
 class JobNotFoundError(ServiceError):
     """The job does not exist (``ResourceNotFound``, a 404, or listed in ``NonExistJobIds``).
+
+    Only a request for one job says so. ``ResourceNotFound`` or a 404 on a
+    listing or a create, and a 404 ``NoSuchBucket`` on any request (a bucket or
+    region mistyped), are a plain :class:`ServiceError`.
 
     Attributes:
         job_id: The id that was not found, when known.

@@ -303,6 +303,19 @@ def test_not_found_carries_job_id_from_url() -> None:
     assert "j1" == _map(400, _error_xml("ResourceNotFound")).job_id  # type: ignore[attr-defined]
 
 
+LIST_URL = "https://examplebucket-1250000000.ci.ap-beijing.myqcloud.com/inventorytriggerjob?size=10"
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(400, "ResourceNotFound"), (404, "NoSuchKey"), (404, None)]
+)
+def test_not_found_on_a_listing_is_no_job_not_found(status: int, code: str | None) -> None:
+    """A listing (or a create) names no job: its ResourceNotFound or 404 is a plain ServiceError."""
+    error = _map(status, _error_xml(code) if code else b"", url=LIST_URL)
+    assert ServiceError is type(error)
+    assert (status, code) == (error.status_code, error.code)
+
+
 def test_request_id_from_header_when_body_has_none() -> None:
     """Without a body request id, x-ci-request-id is used (any header case)."""
     assert "hdr" == _map(502, b"", {"X-CI-Request-Id": "hdr"}).request_id

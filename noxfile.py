@@ -1,6 +1,6 @@
-"""Development sessions: tests, lint, typecheck, docs, demo, bench, soak.
+"""Development sessions: tests, coverage, lint, typecheck, docs, demo, bench, soak.
 
-Run ``nox`` for the default set (tests, lint, typecheck) or ``nox -s NAME``.
+Run ``nox`` for the default set (tests, coverage, lint, typecheck) or ``nox -s NAME``.
 The test matrix covers every CPython from the classifiers that is installed
 and actually runs here; with only one present, the suite runs on that one,
 and the tests session says which supported versions it skipped, and why.

@@ -148,8 +148,11 @@ class Story:
         step(
             3,
             "Create a job, then wait for it",
+            f'>>> WORKFLOW = "{WORKFLOW}"',
             '>>> job = await ci.create_job(name="thumbnails", workflow_ids=[WORKFLOW],',
             '...                           input=ci_async.JobInput(prefix="photos/"))',
+            ">>> import time; t0 = time.time()",
+            '>>> show = lambda job: print(f"{time.time() - t0:5.2f} s  {job.state}")',
             ">>> await ci.wait_for_job(job.job_id, poll_interval=0.25, on_update=show)",
         )
         job = await self.ci.create_job(
@@ -157,14 +160,13 @@ class Story:
             workflow_ids=[WORKFLOW],
             input=ci_async.JobInput(prefix="photos/"),
         )
-        started = time.perf_counter()
-        say(f"   created {job.job_id} ({job.state})")
+        t0 = time.time()
 
         def show(update: ci_async.Job) -> None:
-            say(f"   {time.perf_counter() - started:5.2f} s  {update.state}")
+            say(f"   {time.time() - t0:5.2f} s  {update.state}")
 
         done = await self.ci.wait_for_job(job.job_id, poll_interval=0.25, on_update=show)
-        say(f"   ended {done.state} after {time.perf_counter() - started:.2f} s")
+        say(f"   {job.job_id} ended {done.state} after {time.time() - t0:.2f} s")
         self.check(done.is_terminal, f"the created job ended {done.state}")
 
     async def cancel(self) -> None:

@@ -164,8 +164,7 @@ def resume_option(token: str) -> str:
     quotes at all). A token holding control or invisible characters is written
     in bash/zsh ``$'...'`` quoting, which escapes them (``\n``, ``\x1b``,
     ``\u202e``) and which the shell turns back into the same token; a remark
-    says so (and, for control characters, that the library may refuse such a
-    token to resume from). A token too long for one line is not shown.
+    says so. A token too long for one line is not shown.
 
     Args:
         token: The service's ``NextToken``.

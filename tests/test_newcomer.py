@@ -426,6 +426,46 @@ def test_an_unclosed_session_warns_once_naming_itself() -> None:
     assert "async with" in ours[0]
 
 
+#: Two sessions dropped unclosed: one never used (it holds nothing), one given a transport.
+HOLDING_SCRIPT = """
+import gc
+import sys
+
+import httpx
+
+import ci_async
+
+credentials = ci_async.Credentials("AKIDexample", "example-key")
+
+def make(**kwargs):
+    return ci_async.Session(
+        "examplebucket-1250000000", "ap-beijing", credentials=credentials,
+        endpoint="http://127.0.0.1:9", **kwargs,
+    )
+
+unused = make()
+del unused
+gc.collect()
+print("unused dropped", file=sys.stderr, flush=True)
+given = make(transport=httpx.AsyncHTTPTransport())
+del given
+gc.collect()
+print("done", file=sys.stderr, flush=True)
+"""
+
+
+def test_an_unclosed_session_warns_only_when_it_holds_something() -> None:
+    """Never used, a session holds nothing and says nothing; given a transport, it warns."""
+    result = run_python(HOLDING_SCRIPT, "-W", "always::ResourceWarning")
+    marks = {"unused dropped", "done"}
+    lines = [line for line in result.stderr.splitlines() if "Session" in line or line in marks]
+    assert 0 == result.returncode, result.stderr
+    assert "unused dropped" == lines[0]
+    assert "done" == lines[-1]
+    assert 3 == len(lines), result.stderr
+    assert "ResourceWarning: unclosed <ci_async.Session " in lines[1]
+
+
 def test_an_unclosed_session_warns_about_nothing_else() -> None:
     """The session's warning is the only one: none for objects the user never made."""
     result = run_python(UNCLOSED_SCRIPT, "-W", "always::ResourceWarning")

@@ -23,6 +23,7 @@ import pytest
 
 from ci_async import _cli
 from ci_async._cli._commands import state_change_time
+from ci_async._cli._hints import NOT_FOUND_HINT
 from ci_async._cli._output import Progress
 from ci_async._signing import Credentials
 from ci_async.testing import Emulator, EmulatorServer, RecordedRequest
@@ -196,11 +197,26 @@ def test_get_several_ids_reports_the_missing_one(
     missing = "b0000000000000000000000000000beef"
     status = _cli.main(["jobs", "get", ids[0], missing, ids[1], "--json"])
     out, err = capsys.readouterr()
-    assert (1, ids, f"error: job not found: {missing}\n") == (
+    assert (1, ids, f"error: job not found: {missing}; hint: {NOT_FOUND_HINT}\n") == (
         status,
         [j["job_id"] for j in json_lines(out)],
         err,
     )
+    assert "check the id" in NOT_FOUND_HINT
+
+
+@pytest.mark.parametrize("command", ["wait", "cancel"])
+def test_a_job_not_found_says_what_to_check(
+    command: str, emulator: Emulator, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``jobs wait`` or ``jobs cancel`` of an id that does not exist: an error line with a hint."""
+    missing = "b0000000000000000000000000000beef"
+    status = _cli.main(["jobs", command, missing])
+    _, err = capsys.readouterr()
+    assert 1 == status
+    assert [f"hint: {NOT_FOUND_HINT}"] == err.strip().split("; ")[1:]
+    assert err.startswith("error: ")
+    assert missing in err
 
 
 def test_get_prints_every_field(

@@ -22,6 +22,7 @@ from ._common import (
     EXIT_WAIT_TIMEOUT,
     UsageError,
 )
+from ._hints import NOT_FOUND_HINT
 from ._output import Console, Progress, error_text, isatty, resume_option, shown
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ async def cmd_get(args: argparse.Namespace, out: Console) -> int:
     if lookup.jobs:
         _print_jobs(out, lookup.jobs, as_json=args.json)
     for job_id in lookup.missing:
-        out.note(f"error: job not found: {shown(job_id)}")
+        out.note(f"error: job not found: {shown(job_id)}; hint: {NOT_FOUND_HINT}")
     return EXIT_ERROR if lookup.missing else EXIT_OK
 
 

@@ -16,17 +16,29 @@ from collections.abc import Iterator
 
 import httpx
 
-from .._errors import ServiceError, TransportError
+from .._errors import JobNotFoundError, ServiceError, TransportError
 from ._common import ENV_BUCKET, ENV_ENDPOINT, ENV_REGION
 from ._output import error_text
 
-__all__ = ["describe_error", "hint_for", "is_connection_refused", "is_name_resolution_failure"]
+__all__ = [
+    "NOT_FOUND_HINT",
+    "describe_error",
+    "hint_for",
+    "is_connection_refused",
+    "is_name_resolution_failure",
+]
 
 _CLOCK = "that this machine's clock is right (signatures are time-bound)"
 _CHECK_KEY_ID = "check TENCENTCLOUD_SECRET_ID (or COS_SECRET_ID)"
 _CHECK_SESSION = "check TENCENTCLOUD_SESSION_TOKEN: temporary credentials expire"
 
 #: Hints by the service's error code, lower-cased.
+#: After a job not found: the id, or the bucket and region looked in.
+NOT_FOUND_HINT = (
+    f"check the id, and that the job is in this bucket and region "
+    f"(--bucket and --region, or {ENV_BUCKET} and {ENV_REGION})"
+)
+
 _CODE_HINTS = {
     "signaturedoesnotmatch": f"check TENCENTCLOUD_SECRET_KEY (or COS_SECRET_KEY) and {_CLOCK}",
     "requesttimetooskewed": f"check {_CLOCK}",
@@ -117,6 +129,8 @@ def hint_for(exc: BaseException, *, endpoint: str | None) -> str | None:
     Returns:
         The hint, without a leading ``hint:``.
     """
+    if isinstance(exc, JobNotFoundError):
+        return NOT_FOUND_HINT
     if isinstance(exc, ServiceError):
         return _CODE_HINTS.get((exc.code or "").lower())
     if isinstance(exc, TransportError):

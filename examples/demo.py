@@ -200,7 +200,7 @@ class Story:
         step(
             6,
             "Resume the listing from page 2's token",
-            f">>> token = {short(token, 40)!r}",
+            f">>> token = page2.next_token  # {short(token, 32)!r}, cut",
             f">>> [job async for job in ci.list_jobs(page_size={size}, next_token=token)]",
         )
         if token is None:

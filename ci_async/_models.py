@@ -3,6 +3,10 @@
 All records are frozen, slotted :mod:`attrs` classes: immutable, hashable
 and cheap. They are built by :mod:`ci_async._decode` from the service's XML;
 users build :class:`JobInput`, :class:`Operation` and friends to create jobs.
+
+Every record's ``repr`` is one short line, whatever the service sent: text in
+it is escaped and cut, tuples show their first items (the attributes keep
+everything whole).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -131,6 +135,37 @@ def _str_tuple(value: object) -> tuple[str, ...]:
     return value
 
 
+_STATES: dict[str, JobState] = {member.value: member for member in JobState}
+_TYPES: dict[str, JobType] = {member.value: member for member in JobType}
+_Member = TypeVar("_Member", JobState, JobType)
+
+
+def _job_type(value: str) -> JobType | str:
+    """``Job.type``'s converter and check: a wire string this version knows becomes the member."""
+    if type(value) is str:
+        return _TYPES.get(value, value)
+    if type(value) is JobType:  # what the decoder passes
+        return value
+    return _known(value, _TYPES, "type")
+
+
+def _job_state(value: str) -> JobState | str:
+    """``Job.state``'s converter and check: a wire string this version knows becomes the member."""
+    if type(value) is str:
+        return _STATES.get(value, value)
+    if type(value) is JobState:  # what the decoder passes
+        return value
+    return _known(value, _STATES, "state")
+
+
+def _known(value: object, members: Mapping[str, _Member], name: str) -> _Member | str:
+    """The slow path of :func:`_job_type` and :func:`_job_state`: str subclasses, wrong types."""
+    text = require_str(value, name)
+    if isinstance(text, enum.Enum):  # another enum's member: kept as given
+        return text
+    return members.get(text, text)
+
+
 def _optional_instance(
     cls: type[Any],
 ) -> Callable[[object, attrs.Attribute[Any], object], None]:
@@ -143,7 +178,50 @@ def _optional_instance(
     return validator
 
 
-@attrs.frozen
+# Reprs: every record's repr is bounded, however long the server's text. A field
+# shows at most _SHOWN characters (escaped, cut with a marker), a tuple its first
+# _ITEMS items, and a nested record its own bounded repr.
+
+_SHOWN = 60
+_ITEMS = 3
+
+
+def _short(value: object, limit: int = _SHOWN) -> str:
+    """A field for a record's repr: wire strings for enums, server text bounded."""
+    if value is None:
+        return "None"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    text = value.value if isinstance(value, enum.Enum) else str(value)
+    return repr(shown(text, limit))
+
+
+def _field_repr(value: object) -> str:
+    """Any field's value for a record's repr (see :func:`_record_repr`)."""
+    if type(value) is int:
+        # An int is bounded too: an odd JobLevel of 4,000 digits decodes fine.
+        return repr(value) if value.bit_length() <= 64 else f"<{value.bit_length()}-bit int>"
+    if isinstance(value, tuple):
+        items = [_field_repr(item) for item in value[:_ITEMS]]
+        if len(value) > _ITEMS:
+            items.append(f"<{len(value) - _ITEMS} more>")
+        return f"({items[0]},)" if len(value) == 1 else f"({', '.join(items)})"
+    if attrs.has(type(value)):  # a nested record (or a job): its own bounded repr
+        return repr(value)
+    return _short(value)
+
+
+def _record_repr(record: Any) -> str:
+    """``Name(field=value, ...)`` like attrs' repr, with every value bounded and escaped."""
+    fields = ", ".join(
+        f"{field.name}={_field_repr(getattr(record, field.name))}"
+        for field in attrs.fields(type(record))
+        if field.repr
+    )
+    return f"{type(record).__name__}({fields})"
+
+
+@attrs.frozen(repr=False)
 class TimeInterval:
     """The creation-time window of the objects a job processes.
 
@@ -155,8 +233,10 @@ class TimeInterval:
     start: datetime | None = attrs.field(default=None, validator=_optional_time)
     end: datetime | None = attrs.field(default=None, validator=_optional_time)
 
+    __repr__ = _record_repr
 
-@attrs.frozen
+
+@attrs.frozen(repr=False)
 class JobParam:
     """Parameters of a ``Job``-type job.
 
@@ -166,8 +246,10 @@ class JobParam:
 
     template_id: str | None = attrs.field(default=None, validator=_optional_str)
 
+    __repr__ = _record_repr
 
-@attrs.frozen
+
+@attrs.frozen(repr=False)
 class Output:
     """Where a ``Job``-type job writes its results.
 
@@ -182,8 +264,10 @@ class Output:
     bucket: str | None = attrs.field(default=None, validator=_optional_str)
     object: str | None = attrs.field(default=None, validator=_optional_str)
 
+    __repr__ = _record_repr
 
-@attrs.frozen
+
+@attrs.frozen(repr=False)
 class JobInput:
     """The objects a job processes: one of a prefix, a manifest, a URL list or one object.
 
@@ -199,8 +283,10 @@ class JobInput:
     url_file: str | None = attrs.field(default=None, validator=_optional_str)
     object: str | None = attrs.field(default=None, validator=_optional_str)
 
+    __repr__ = _record_repr
 
-@attrs.frozen(kw_only=True)
+
+@attrs.frozen(repr=False)
 class Operation:
     """What a job does.
 
@@ -216,7 +302,10 @@ class Operation:
         job_param: Template parameters of a ``Job`` job.
         output: Where a ``Job`` job writes.
         job_level: The job's priority (``JobLevel``; 0, 1 or 2 on the service).
-        tag: The processing kind of a ``Job`` job (``Tag``), when given.
+        tag: The processing kind of a ``Job`` job (``Tag``), when given;
+            keyword-only.
+
+    The fields before :attr:`tag` may be given positionally, in this order.
     """
 
     time_interval: TimeInterval | None = attrs.field(
@@ -230,7 +319,9 @@ class Operation:
     job_param: JobParam | None = attrs.field(default=None, validator=_optional_instance(JobParam))
     output: Output | None = attrs.field(default=None, validator=_optional_instance(Output))
     job_level: int | None = attrs.field(default=None, validator=_optional_int)
-    tag: str | None = attrs.field(default=None, validator=_optional_str)
+    tag: str | None = attrs.field(default=None, validator=_optional_str, kw_only=True)
+
+    __repr__ = _record_repr
 
 
 _EMPTY_INPUT = JobInput()
@@ -254,21 +345,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _short(value: object, limit: int = 60) -> str:
-    """A field for a record's repr: wire strings for enums, server text bounded."""
-    if value is None:
-        return "None"
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    text = value.value if isinstance(value, enum.Enum) else str(value)
-    return repr(shown(text, limit))
-
-
 @attrs.frozen(kw_only=True, repr=False)
 class Job:
     """A batch data processing job, as the service describes it.
 
-    Equality and hashing cover every field except :attr:`raw`.
+    Equality and hashing cover every field except :attr:`raw`. The fields are
+    given by name: ``job_id``, ``type`` and ``state`` are required, the others
+    default to ``None``, empty records and an empty ``raw``. A ``type`` or
+    ``state`` given as a wire string this version knows (``"Running"``) is
+    stored as its member (``JobState.RUNNING``), as decoding does.
 
     Attributes:
         job_id: The job's id.
@@ -291,9 +376,9 @@ class Job:
     """
 
     job_id: str = attrs.field(validator=_non_empty_str)
-    type: JobType | str = attrs.field(validator=_str)
+    type: JobType | str = attrs.field(converter=_job_type)
     name: str | None = None
-    state: JobState | str = attrs.field(validator=_str)
+    state: JobState | str = attrs.field(converter=_job_state)
     code: str | None = None
     message: str | None = None
     creation_time: datetime | None = None
@@ -383,7 +468,7 @@ class JobPage:
         )
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class JobLookup:
     """The answer to describing several jobs: what was found and what was not.
 
@@ -394,3 +479,5 @@ class JobLookup:
 
     jobs: tuple[Job, ...]
     missing: tuple[str, ...] = ()
+
+    __repr__ = _record_repr

@@ -22,6 +22,7 @@ from ci_async import (
     Output,
     TimeInterval,
 )
+from ci_async._decode import decode_list
 from ci_async._models import TERMINAL_STATES
 
 CST = timezone(timedelta(hours=8))
@@ -310,12 +311,6 @@ def test_records_are_slotted(record: object) -> None:
     assert not hasattr(record, "__dict__")
 
 
-def test_operation_is_keyword_only() -> None:
-    """Operation's many fields can only be given by name."""
-    with pytest.raises(TypeError):
-        Operation(None, ())  # type: ignore[call-arg]
-
-
 def test_job_pickles(job: Job) -> None:
     """A Job survives pickling, raw mapping included."""
     copy = pickle.loads(pickle.dumps(job))
@@ -337,3 +332,217 @@ def test_lookup_fields(job: Job) -> None:
     """JobLookup carries the jobs found and the ids missing."""
     lookup = JobLookup((job,), ("nope",))
     assert ((job,), ("nope",)) == (lookup.jobs, lookup.missing)
+
+
+# --------------------------------------------------------------------------- positional forms
+
+#: The records' positional forms as DESIGN.md writes them (its contract).
+_DESIGN_ORDER = {
+    JobInput: ["prefix", "manifest", "url_file", "object"],
+    Operation: [
+        "time_interval",
+        "workflow_ids",
+        "queue_id",
+        "user_data",
+        "callback",
+        "job_param",
+        "output",
+        "job_level",
+    ],
+    TimeInterval: ["start", "end"],
+    JobParam: ["template_id"],
+    Output: ["region", "bucket", "object"],
+}
+
+
+@pytest.mark.parametrize("record", list(_DESIGN_ORDER), ids=lambda record: record.__name__)
+def test_positional_fields_follow_the_design(record: type[Any]) -> None:
+    """Each record takes positionally exactly the fields DESIGN.md lists, in its order."""
+    assert _DESIGN_ORDER[record] == [
+        field.name for field in attrs.fields(record) if field.init and not field.kw_only
+    ]
+
+
+def test_operation_takes_positional_arguments(job: Job) -> None:
+    """Operation(time_interval, workflow_ids, ..., job_level) is the keyword form's equal."""
+    operation = job.operation
+    assert operation == Operation(
+        operation.time_interval,
+        (),
+        "p893bcda225bf4945a378da6662e81a89",
+        None,
+        None,
+        JobParam("t1460606b9752148c4ab182f55163ba7cd"),
+        Output("ap-chongqing", "test-1234567890", "out.mp4"),
+        0,
+    )
+
+
+def test_operation_tag_is_keyword_only() -> None:
+    """Tag, not in DESIGN.md's positional form, can only be given by name."""
+    with pytest.raises(TypeError):
+        Operation(None, (), None, None, None, None, None, 1, "Transcode")  # type: ignore[call-arg]
+
+
+def test_job_fields_are_given_by_name(job: Job) -> None:
+    """Job takes its fields by name (DESIGN.md gives them as fields, not a call form)."""
+    assert all(field.kw_only for field in attrs.fields(Job))
+    with pytest.raises(TypeError):
+        Job(job.job_id, JobType.JOB, None, JobState.SUCCESS)  # type: ignore[call-arg]
+
+
+def test_job_state_is_required() -> None:
+    """Leaving out the state is a TypeError naming it."""
+    with pytest.raises(TypeError, match="state"):
+        Job(job_id="j1", type="Job", name="n")  # type: ignore[call-arg]
+
+
+# --------------------------------------------------------------------------- wire strings
+
+
+@pytest.mark.parametrize("state", list(JobState))
+def test_job_built_with_a_wire_state_holds_the_member(state: JobState) -> None:
+    """Job(state=<wire string>) converts it to the JobState member, as decoding does."""
+    assert state is Job(job_id="j", type="Job", state=state.value).state
+
+
+@pytest.mark.parametrize("job_type", list(JobType))
+def test_job_built_with_a_wire_type_holds_the_member(job_type: JobType) -> None:
+    """Job(type=<wire string>) converts it to the JobType member."""
+    assert job_type is Job(job_id="j", type=job_type.value, state="Running").type
+
+
+def test_job_keeps_unknown_states_and_types_as_plain_strings() -> None:
+    """Values this version does not know stay exactly the str given."""
+    job = Job(job_id="j", type="Pipeline", state="Archived")
+    assert (str, str, "Pipeline", "Archived") == (
+        type(job.type),
+        type(job.state),
+        job.type,
+        job.state,
+    )
+
+
+def test_evolve_converts_the_state(job: Job) -> None:
+    """attrs.evolve(job, state=<wire string>) gives the member too."""
+    assert JobState.PAUSE is attrs.evolve(job, state="Pause").state
+
+
+def test_str_subclass_states_become_members() -> None:
+    """A str subclass holding a wire string becomes the member (the value is what counts)."""
+    job = Job(job_id="j", type=_Str("Workflow"), state=_Str("Running"))
+    assert (JobType.WORKFLOW, JobState.RUNNING) == (job.type, job.state)
+    assert (JobType, JobState) == (type(job.type), type(job.state))
+
+
+def test_another_enum_s_member_is_kept_as_given() -> None:
+    """A member of another str enum (a JobType given as state) is not rewritten."""
+    assert JobType.JOB is Job(job_id="j", type="Job", state=JobType.JOB).state
+
+
+# --------------------------------------------------------------------------- bounded reprs
+
+_HUGE = "\x1b[2J" + "A" * 1_000_000
+_HUGE_RECORDS: dict[str, Any] = {
+    "JobInput": lambda: JobInput(_HUGE, _HUGE, _HUGE, _HUGE),
+    "Output": lambda: Output(_HUGE, _HUGE, _HUGE),
+    "JobParam": lambda: JobParam(_HUGE),
+    "TimeInterval": lambda: TimeInterval(datetime(2022, 2, 1, 12, tzinfo=CST), None),
+    "Operation": lambda: Operation(
+        TimeInterval(datetime(2022, 2, 1, 12, tzinfo=CST), None),
+        tuple([_HUGE] * 1000),
+        _HUGE,
+        _HUGE,
+        _HUGE,
+        JobParam(_HUGE),
+        Output(_HUGE, _HUGE, _HUGE),
+        10**4000,
+        tag=_HUGE,
+    ),
+    "Job": lambda: Job(
+        job_id=_HUGE,
+        type=_HUGE,
+        name=_HUGE,
+        state=_HUGE,
+        code=_HUGE,
+        message=_HUGE,
+        input=JobInput(_HUGE),
+    ),
+    "JobPage": lambda: JobPage(
+        (Job(job_id="j", type="Job", state="Running"),) * 1000, _HUGE, _HUGE
+    ),
+    "JobLookup": lambda: JobLookup(
+        (Job(job_id=_HUGE, type="Job", name=_HUGE, state="Running"),) * 1000, (_HUGE,) * 1000
+    ),
+}
+
+
+@pytest.mark.parametrize("build", list(_HUGE_RECORDS.values()), ids=list(_HUGE_RECORDS))
+def test_reprs_are_bounded(build: Any) -> None:
+    """However long the server's text, a record's repr stays short."""
+    text = repr(build())
+    assert len(text) < 2000, text[:300]
+
+
+@pytest.mark.parametrize("build", list(_HUGE_RECORDS.values()), ids=list(_HUGE_RECORDS))
+def test_reprs_escape_control_characters(build: Any) -> None:
+    """The repr of every record is one printable line naming the record."""
+    record = build()
+    text = repr(record)
+    name = type(record).__name__
+    assert (True, f"{name}(") == (text.isprintable(), text[: len(name) + 1])
+
+
+def test_decoded_nested_records_have_bounded_reprs() -> None:
+    """The audit's case: megabytes of server text in Input and Operation, short reprs."""
+    big = "\u202e\x85" + "A" * 1_000_000
+    body = (
+        "<Response><JobsDetail><JobId>b1</JobId><Type>Job</Type><State>Running</State>"
+        f"<Input><Prefix>{big}</Prefix></Input><Operation><UserData>{big}</UserData>"
+        f"<WorkflowIds>{big},{big}</WorkflowIds></Operation></JobsDetail></Response>"
+    )
+    job = decode_list(body).jobs[0]
+    assert [True, True] == [
+        len(repr(record)) < 500 and repr(record).isprintable()
+        for record in (job.input, job.operation)
+    ]
+
+
+def test_nested_record_repr_is_attrs_like() -> None:
+    """A short record reads as attrs would print it: its name and every field."""
+    assert "JobInput(prefix='input', manifest=None, url_file=None, object=None)" == repr(
+        JobInput("input")
+    )
+
+
+def test_operation_repr_shows_nested_records_and_a_bounded_tuple() -> None:
+    """Nested records show their own reprs; a long tuple its first items and a count."""
+    operation = Operation(
+        TimeInterval(datetime(2022, 2, 1, 12, tzinfo=CST), None),
+        ("w1", "w2", "w3", "w4", "w5"),
+        job_param=JobParam("t1"),
+        job_level=2,
+    )
+    assert (
+        "Operation(time_interval=TimeInterval(start=2022-02-01 12:00:00+08:00, end=None), "
+        "workflow_ids=('w1', 'w2', 'w3', <2 more>), queue_id=None, user_data=None, "
+        "callback=None, job_param=JobParam(template_id='t1'), output=None, job_level=2, "
+        "tag=None)"
+    ) == repr(operation)
+
+
+def test_one_item_tuple_repr() -> None:
+    """A one-item tuple keeps Python's trailing comma."""
+    assert "workflow_ids=('w1',)" in repr(Operation(workflow_ids=["w1"]))
+
+
+def test_repr_cuts_long_text_with_a_marker() -> None:
+    """A long value is cut at a fixed length and marked with an ellipsis."""
+    assert f"JobParam(template_id='{'t' * 59}…')" == repr(JobParam("t" * 500))
+
+
+def test_lookup_repr_shows_the_first_jobs_and_a_count(job: Job) -> None:
+    """JobLookup shows a few jobs (their own short reprs) and how many more there are."""
+    text = repr(JobLookup((job,) * 5, ("nope",)))
+    assert 3 == text.count("Job(job_id=")
+    assert text.endswith(", <2 more>), missing=('nope',))"), text

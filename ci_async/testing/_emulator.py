@@ -15,6 +15,7 @@ from ._clock import FakeClock
 from ._faults import FaultPlan
 from ._options import TimeLike, check_latency, check_settings, span, timestamp
 from ._records import RecordedRequest
+from ._render import check_text
 from ._samples import SAMPLE_JOBS
 from ._seed import generate_jobs, new_id, schedule
 from ._server import EmulatorServer
@@ -46,6 +47,19 @@ class Emulator:
     a few seconds later and ``Success`` or ``Failed`` after its run time — all
     drawn deterministically from the seed and the job id. With the default
     :class:`FakeClock` nothing moves until :meth:`advance` is called.
+
+    A job's ``Code`` is ``Success`` (and its ``Message`` empty) until it
+    fails, as in the service's samples; a failed job carries its error code
+    and message. What the service writes for a canceled job the API reference
+    does not say: the emulator answers ``Code`` ``Canceled`` and ``Message``
+    ``the job was canceled`` — its own choice, so that a canceled job never
+    reads as a success.
+
+    Text XML 1.0 cannot carry (control characters other than tab, LF and CR,
+    lone surrogates, U+FFFE, U+FFFF) is refused where a job is made:
+    :meth:`add_job` raises ``ValueError``, and a create request carrying it is
+    answered 400 ``InvalidContent`` (the body is not well-formed). No stored
+    job can make an answer malformed.
 
     Args:
         credentials: The only key pair accepted (a fixed test pair by
@@ -388,8 +402,32 @@ class Emulator:
             The stored job.
 
         Raises:
-            ValueError: A bad type, state or outcome, or a duplicate id.
+            TypeError: A text field that is not a str (``None`` where allowed).
+            ValueError: A bad type, state or outcome, a duplicate id, or text
+                that XML 1.0 cannot carry (a control character other than
+                tab, LF and CR, a lone surrogate, U+FFFE or U+FFFF): no answer
+                could hold the job.
         """
+        _check_texts(
+            job_id=job_id,
+            prefix=prefix,
+            manifest=manifest,
+            url_file=url_file,
+            object=object,
+            queue_id=queue_id,
+            user_data=user_data,
+            callback=callback,
+            tag=tag,
+            template_id=template_id,
+            output_region=output_region,
+            output_bucket=output_bucket,
+            output_object=output_object,
+            code=code,
+            message=message,
+        )
+        check_text(name, "name", optional=False)
+        for workflow_id in workflow_ids or ():
+            check_text(workflow_id, "workflow_ids", optional=False)
         if type not in JOB_TYPES:
             msg = f"type must be Workflow or Job, got {type!r}"
             raise ValueError(msg)
@@ -633,3 +671,9 @@ class Emulator:
             ``start()`` and ``stop()``.
         """
         return EmulatorServer(self._app, host, port)
+
+
+def _check_texts(**fields: object) -> None:
+    """:func:`check_text` on each optional text field, named by its keyword."""
+    for field, value in fields.items():
+        check_text(value, field)

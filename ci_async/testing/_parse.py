@@ -3,7 +3,10 @@
 Everything here raises :class:`ApiError` (a 400 with the service's error code)
 for bad input; the app turns it into an ``<Error>`` answer. The create body is
 parsed with xmltodict directly (DTDs and entities refused) — independently of
-the client's encoder.
+the client's encoder. Text XML 1.0 cannot carry never gets past that parse:
+expat refuses it raw and as a character reference (``&#27;``), even in a
+document declared ``version="1.1"``, so a body holding it is a 400
+``InvalidContent`` and every created job can be rendered.
 """
 
 from __future__ import annotations

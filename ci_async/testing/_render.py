@@ -6,12 +6,24 @@ errors use the ``<Error>`` root. Times are written as the service writes them,
 ``2022-06-27T15:23:10+0800`` (China Standard Time), and ``-`` for "not yet";
 :func:`format_time` and :func:`parse_time` only adapt unix seconds to the
 project's one wire-time formatter and parser (``ci_async._wire``).
+
+``Code`` and ``Message``: ``Success`` and empty while a job has not failed (as
+the service's samples show, for a running job too); the job's error code and
+message once it has ``Failed``. What a canceled job carries the API reference
+does not say: the emulator writes :data:`CANCELED_CODE` and
+:data:`CANCELED_MESSAGE`, its own choice, so that a canceled job never reads
+as a success.
+
+Every text rendered must be one XML 1.0 can carry (:func:`check_text`, which
+``Emulator.add_job`` applies; create bodies are parsed by expat, which refuses
+such characters): escaping cannot make a control character well-formed.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import re
 from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import escape
 
@@ -20,8 +32,11 @@ from .._wire import parse_time as _parse_wire_time
 from ._store import StoredJob
 
 __all__ = [
+    "CANCELED_CODE",
+    "CANCELED_MESSAGE",
     "CST",
     "FragmentCache",
+    "check_text",
     "format_time",
     "parse_time",
     "render_cancel",
@@ -35,6 +50,36 @@ __all__ = [
 
 #: China Standard Time (UTC+8), the offset the service writes its times in.
 CST = timezone(timedelta(hours=8))
+#: ``Code`` of a canceled job (the emulator's choice: the API reference is silent).
+CANCELED_CODE = "Canceled"
+#: ``Message`` of a canceled job (the emulator's choice, as :data:`CANCELED_CODE`).
+CANCELED_MESSAGE = "the job was canceled"
+
+#: What XML 1.0 cannot carry, raw or as a character reference: the C0 controls
+#: but tab, LF and CR, lone surrogates (nor can UTF-8), U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def check_text(value: object, field: str, *, optional: bool = True) -> None:
+    """Check that ``value`` is text an answer can carry (``None`` too, when ``optional``).
+
+    Raises:
+        TypeError: ``value`` is not a str (nor ``None``, when ``optional``).
+        ValueError: ``value`` holds a character XML 1.0 cannot carry.
+    """
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        kind = "a str or None" if optional else "a str"
+        msg = f"{field} must be {kind}, not {type(value).__name__}"
+        raise TypeError(msg)
+    bad = _NOT_XML.search(value)
+    if bad is not None:
+        msg = (
+            f"{field} holds a character XML 1.0 cannot carry: {bad.group()!r} "
+            f"at index {bad.start()}"
+        )
+        raise ValueError(msg)
 
 
 def format_time(timestamp: float) -> str:
@@ -74,6 +119,8 @@ def render_job(job: StoredJob, now: float) -> bytes:
     if state == "Failed":
         code = job.error_code or "InternalError"
         message = job.error_message or "the job failed"
+    elif state == "Cancel":
+        code, message = CANCELED_CODE, CANCELED_MESSAGE
     else:
         code, message = "Success", ""
     parts = [

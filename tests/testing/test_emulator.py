@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timezone
 
@@ -80,6 +81,105 @@ def test_add_job_refuses_bad_values(fields: dict[str, str], message: str) -> Non
     """Bad types, states and outcomes are refused."""
     with pytest.raises(ValueError, match=message):
         Emulator().add_job(**fields)  # type: ignore[arg-type]
+
+
+_TEXT_FIELDS = [
+    "job_id",
+    "name",
+    "prefix",
+    "manifest",
+    "url_file",
+    "object",
+    "queue_id",
+    "user_data",
+    "callback",
+    "tag",
+    "template_id",
+    "output_region",
+    "output_bucket",
+    "output_object",
+    "code",
+    "message",
+]
+
+
+@pytest.mark.parametrize("field", _TEXT_FIELDS)
+def test_add_job_refuses_text_xml_cannot_carry(field: str) -> None:
+    """A text field holding ESC is a ValueError naming the field, and no job is added."""
+    emulator = Emulator()
+    with pytest.raises(ValueError, match=rf"^{field} holds a character XML 1\.0 cannot carry"):
+        emulator.add_job(**{field: "ok\x1b[2J"})  # type: ignore[arg-type]
+    assert 0 == len(emulator)
+
+
+@pytest.mark.parametrize(
+    "char", ["\x00", "\x08", "\x0b", "\x0c", "\x1f", chr(0xD800), chr(0xDFFF), "\ufffe", "\uffff"]
+)
+def test_add_job_refuses_every_character_xml_cannot_carry(char: str) -> None:
+    """C0 controls but tab/LF/CR, lone surrogates, U+FFFE and U+FFFF are refused."""
+    with pytest.raises(ValueError, match=rf"name holds .* {re.escape(repr(char))} at index 1"):
+        Emulator().add_job(name=f"a{char}b")
+
+
+def test_add_job_refuses_workflow_ids_xml_cannot_carry() -> None:
+    """Each workflow id is checked too."""
+    with pytest.raises(ValueError, match=r"^workflow_ids holds a character XML 1\.0 cannot carry"):
+        Emulator().add_job(workflow_ids=["w1", "w\x07"])
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"name": 5}, "name must be a str, not int"),
+        ({"user_data": b"ud"}, "user_data must be a str or None, not bytes"),
+        ({"workflow_ids": ["w1", None]}, "workflow_ids must be a str, not NoneType"),
+    ],
+)
+def test_add_job_refuses_text_fields_that_are_not_text(
+    fields: dict[str, object], message: str
+) -> None:
+    """A value that is not a str is a TypeError at once, not a broken answer later."""
+    emulator = Emulator()
+    with pytest.raises(TypeError, match=message):
+        emulator.add_job(**fields)  # type: ignore[arg-type]
+    assert 0 == len(emulator)
+
+
+async def test_unusual_but_legal_text_is_served_whole(anyio_backend: str) -> None:
+    """Tab, LF, C1 controls, U+2028, private use and astral characters are kept and served."""
+    text = "a\tb\nc\x85\x9b\u2028\ue000\U0001f600"
+    emulator = Emulator()
+    stored = emulator.add_job(name=text, user_data=text)
+    async with emulator.session() as session:
+        job = await session.get_job(stored.job_id)
+        listed = [job.name async for job in session.list_jobs()]
+    assert (text, text, [text]) == (job.name, job.operation.user_data, listed)
+
+
+async def test_a_refused_job_leaves_every_page_readable(anyio_backend: str) -> None:
+    """After add_job refused a name, describe and list answer well-formed pages."""
+    emulator = Emulator()
+    fine = emulator.add_job(state="Success")
+    with pytest.raises(ValueError, match=r"XML 1\.0"):
+        emulator.add_job(name="ok\x1b[2J", state="Failed")
+    async with emulator.session() as session:
+        found = await session.get_job(fine.job_id)
+        listed = [job.job_id async for job in session.list_jobs()]
+    assert (fine.job_id, [fine.job_id]) == (found.job_id, listed)
+
+
+async def test_a_canceled_job_reads_as_canceled_through_the_client(anyio_backend: str) -> None:
+    """cancel_job, then get_job: state Cancel and code Canceled, not Success."""
+    emulator = Emulator()
+    stored = emulator.add_job(state="Running")
+    async with emulator.session() as session:
+        await session.cancel_job(stored.job_id)
+        job = await session.get_job(stored.job_id)
+    assert (JobState.CANCEL, "Canceled", "the job was canceled") == (
+        job.state,
+        job.code,
+        job.message,
+    )
 
 
 def test_add_job_refuses_duplicate_ids() -> None:

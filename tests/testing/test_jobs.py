@@ -246,6 +246,67 @@ async def test_canceled_job_shows_its_end_time(anyio_backend: str) -> None:
     assert "-" != detail["JobsDetail"][0]["EndTime"]
 
 
+async def test_canceled_job_has_its_own_code_and_message(anyio_backend: str) -> None:
+    """After a cancel the job's Code is Canceled (not Success), with a Message saying so."""
+    emulator = Emulator()
+    stored = emulator.add_job(state="Running")
+    await send(emulator, "PUT", f"{PATH}/{stored.job_id}?cancel")
+    describe = parse(await send(emulator, "GET", f"{PATH}/{stored.job_id}"))
+    listing = parse(await send(emulator, "GET", PATH))
+    for detail in (describe["Response"]["JobsDetail"][0], listing["Response"]["JobsDetail"][0]):
+        assert ("Cancel", "Canceled", "the job was canceled") == (
+            detail["State"],
+            detail["Code"],
+            detail["Message"],
+        )
+
+
+@pytest.mark.parametrize("how", ["add_job", "set_state"])
+async def test_jobs_pinned_in_cancel_read_as_canceled(how: str, anyio_backend: str) -> None:
+    """add_job(state="Cancel") and set_state(..., "Cancel") render the same Code."""
+    emulator = Emulator()
+    if how == "add_job":
+        stored = emulator.add_job(state="Cancel")
+    else:
+        stored = emulator.set_state(emulator.add_job().job_id, "Cancel")
+    detail = parse(await send(emulator, "GET", f"{PATH}/{stored.job_id}"))["Response"]
+    assert "Canceled" == detail["JobsDetail"][0]["Code"]
+
+
+@pytest.mark.parametrize(
+    ("state", "code"), [("Submitted", "Success"), ("Running", "Success"), ("Pause", "Success")]
+)
+async def test_unfinished_jobs_keep_code_success(state: str, code: str, anyio_backend: str) -> None:
+    """Jobs not failed nor canceled show Code Success, as the service's samples do."""
+    emulator = Emulator()
+    stored = emulator.add_job(state=state)
+    detail = parse(await send(emulator, "GET", f"{PATH}/{stored.job_id}"))["Response"]
+    assert (code, None) == (detail["JobsDetail"][0]["Code"], detail["JobsDetail"][0]["Message"])
+
+
+_UNCARRIABLE_BODIES = [
+    JOB_HEAD.replace(b"<Name>n</Name>", b"<Name>ok&#27;[2J</Name>") + b"</Request>",
+    JOB_HEAD.replace(b"<Name>n</Name>", b"<Name>ok\x1b[2J</Name>") + b"</Request>",
+    JOB_HEAD + b"<Operation><UserData>ok&#x1b;[2J</UserData></Operation></Request>",
+    b"<?xml version='1.1'?>" + JOB_HEAD + b"<Operation><Tag>&#x1b;</Tag></Operation></Request>",
+    JOB_HEAD + "<Operation><CallBack>a\ufffe</CallBack></Operation></Request>".encode(),
+]
+
+
+@pytest.mark.parametrize("body", _UNCARRIABLE_BODIES)
+async def test_create_with_text_xml_cannot_carry_is_refused(
+    body: bytes, anyio_backend: str
+) -> None:
+    """Text XML 1.0 cannot carry, raw or referenced, is a 400: no job made, pages stay whole."""
+    emulator = Emulator()
+    response = await send(
+        emulator, "POST", PATH, content=body, headers={"Content-Type": "application/xml"}
+    )
+    assert (400, "InvalidContent") == (response.status_code, error_code(response))
+    listing = await send(emulator, "GET", PATH)
+    assert (0, 200, []) == (len(emulator), listing.status_code, ids_of(parse(listing)))
+
+
 async def test_put_without_cancel(emulator: Emulator, anyio_backend: str) -> None:
     """PUT on a job needs ?cancel."""
     response = await send(emulator, "PUT", f"{PATH}/{emulator.jobs[0].job_id}")

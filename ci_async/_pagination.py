@@ -23,6 +23,8 @@ from ._errors import PaginationError
 from ._models import Job, JobPage
 from ._parallel import ParallelPages
 from ._parallel_token import (
+    MAX_PARALLEL,
+    MAX_TOKEN_LENGTH,
     Snapshot,
     decode_token,
     encode_token,
@@ -36,9 +38,6 @@ __all__ = ["FetchPage", "JobIterator"]
 
 #: ``fetch(query, deadline_at)``: one page, retries included.
 FetchPage = Callable[[PageQuery, float | None], Awaitable[JobPage]]
-
-#: The most requests in flight a parallel listing may ask for.
-MAX_PARALLEL = 64
 
 #: The page size the service uses when ``size`` is not sent.
 SERVICE_PAGE_SIZE = 10
@@ -59,8 +58,8 @@ class JobIterator(AsyncIterator[Job]):
     partly consumed, that is the token of the page itself, so a resumed listing
     repeats the jobs of that page already yielded (at most one page of them:
     at-least-once). Once the last job of a page has been yielded it is the
-    token of the following page, so checkpointing *after* processing each job
-    (or each page, with :meth:`pages`) resumes with no job lost or repeated.
+    token of the following page, so a checkpoint saved after a page's last job
+    (or after each page, with :meth:`pages`) resumes with no job lost or repeated.
     Before the first page it is the token the iterator was started from
     (``None`` for the beginning); when the listing is complete it is ``None``
     and :attr:`exhausted` is true.
@@ -384,6 +383,12 @@ class JobIterator(AsyncIterator[Job]):
     async def _advance_parallel(self) -> bool:
         if self._source is None:
             assert self._parallel is not None
+            start = self._following
+            if isinstance(start, str) and len(start) > MAX_TOKEN_LENGTH:
+                # As sequentially (where building the request refuses it), before
+                # any request: the far end's probe would go out beside the head's.
+                msg = f"the NextToken is too long to send back ({len(start)} characters)"
+                raise PaginationError(msg, next_token=start)
             self._source = ParallelPages(
                 self._fetch,
                 background=self._background,

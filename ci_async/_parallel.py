@@ -40,6 +40,9 @@ windows, so they act as they do on a sequential listing.
 A page holding jobs from beyond the seconds its window sent shows a service
 that leaves the bounds out: the listing goes on with the window in front and
 one unsplit chain for the rest (:meth:`ParallelPages._unbound`).
+A window's edges are seconds a bound can name (:func:`~ci_async._parallel_token.expressible`):
+a creation time beyond them (a service's year 9999) is left to the outer
+window, open on that side, and a head that would be cut there lists on alone.
 
 Resources: at most ``parallel`` requests in flight (the probe and the bound
 check included), at most ``4 * parallel`` pages' worth of jobs buffered (and
@@ -78,11 +81,10 @@ from ._background import BackgroundRequest
 from ._errors import PaginationError
 from ._models import Job, JobPage
 from ._parallel_check import BoundCheck
-from ._parallel_token import Snapshot, WindowState
+from ._parallel_token import Snapshot, WindowState, expressible, far_end, when
 from ._parallel_window import Window
 from ._query import Fetch, PageQuery
 from ._repeats import drop_repeats, token_digest
-from ._wire import BEIJING
 
 __all__ = ["ParallelPages"]
 
@@ -90,11 +92,6 @@ __all__ = ["ParallelPages"]
 def _second(job: Job) -> int | None:
     created = job.creation_time
     return None if created is None else math.floor(created.timestamp())
-
-
-def _when(second: int) -> datetime:
-    """A window's bound, in Beijing time as on the API page (a service may read them all so)."""
-    return datetime.fromtimestamp(second, tz=BEIJING)
 
 
 class ParallelPages:
@@ -178,7 +175,7 @@ class ParallelPages:
         else:
             self._windows = deque([Window(None, None, head=True, token=start, resumed=bool(start))])
             known = self._before_s if ascending else self._after_s
-            self._far = known
+            self._far = far_end(known, ascending=ascending)
             self._probe_done = known is not None
 
     # --- what the iterator calls ------------------------------------------------------
@@ -495,8 +492,8 @@ class ParallelPages:
         query = PageQuery(
             token=window.token,
             size=self._size(window),
-            after=self._after if window.after is None else _when(window.after),
-            before=self._before if window.before is None else _when(window.before),
+            after=self._after if window.after is None else when(window.after),
+            before=self._before if window.before is None else when(window.before),
         )
         window.pending = self._spawn(
             query, lambda page, error: self._settle(window, page, error, query.size)
@@ -534,7 +531,7 @@ class ParallelPages:
             self._fail(error)
             return
         if page is not None and page.jobs:
-            self._far = _second(page.jobs[0])
+            self._far = far_end(_second(page.jobs[0]), ascending=self._ascending)
         self._try_carve()
         self._schedule()
 
@@ -549,11 +546,11 @@ class ParallelPages:
     def _start_check(self) -> None:
         """Send the bound check (:class:`~ci_async._parallel_check.BoundCheck`)."""
         assert self._check.second is not None
-        when, size = _when(self._check.second[0]), self._page_size
+        at, size = when(self._check.second[0]), self._page_size
         fetch, deadline_at = self._fetch, self._deadline_at
 
         def ask(token: str | None) -> Awaitable[JobPage]:
-            return fetch(PageQuery(token, size, after=when, before=when), deadline_at)
+            return fetch(PageQuery(token, size, after=at, before=at), deadline_at)
 
         def done() -> None:
             self._changed.set()
@@ -682,13 +679,14 @@ class ParallelPages:
         """Stop the head after its first page; what is beyond is carved into windows.
 
         The head keeps the seconds wholly on its page; the second it reached
-        may go on, so that second belongs to the windows after it.
+        may go on, so that second belongs to the windows after it. An edge no
+        window may name (:func:`~ci_async._parallel_token.expressible`: a service's
+        year 1 or 9999) leaves the head uncut: it lists on alone, as sequentially.
         """
-        if self._ascending:
-            head.hi = reached
-        else:
-            head.lo = reached + 1
-        self._frontier = head.hi if self._ascending else head.lo
+        edge = reached if self._ascending else reached + 1
+        if expressible(edge):
+            head.hi, head.lo = (edge, head.lo) if self._ascending else (head.hi, edge)
+            self._frontier = edge
 
     def _try_carve(self) -> None:
         """Carving starts once the head is cut and the far end of the data is known."""

@@ -20,6 +20,7 @@ import attrs
 from ._background import BackgroundRequest
 from ._errors import ServiceError
 from ._models import Job, JobPage
+from ._parallel_token import expressible
 from ._parallel_window import Window
 
 __all__ = ["BoundCheck"]
@@ -63,7 +64,8 @@ class BoundCheck:
         A chain's jobs come in order, so the jobs of a second it brought after
         another second and before a third are every job the listing's filters
         take from that second. The first such second holding from 2 to
-        ``most`` jobs is the one to ask about.
+        ``most`` jobs, and that a window may name (a service's year 9999 is
+        not sent: see :func:`~ci_async._parallel_token.expressible`), is the one to ask about.
         """
         run = window.run
         for job, second in zip(jobs, seconds, strict=True):
@@ -73,7 +75,8 @@ class BoundCheck:
                 continue
             # A new second: the run before it is whole if it came after a known second.
             if run is not None and run[0] is not None:
-                if window.run_whole and second is not None and 2 <= len(run[1]) <= most:
+                whole = window.run_whole and second is not None and expressible(run[0])
+                if whole and 2 <= len(run[1]) <= most:
                     self.second = (run[0], frozenset(run[1]))
                     window.run = None
                     return

@@ -666,7 +666,14 @@ async def test_a_plain_service_token_resumes_in_parallel_and_sequentially() -> N
 def test_a_composite_token_is_versioned_json() -> None:
     """The token says what it holds: the windows left and how the listing runs."""
     snapshot = Snapshot(
-        ((1, 5, False, "t\n1", 0, 5), (None, 1, False, None, None, None)), True, 4, "f"
+        (
+            (None, 1, True, None, None, None),
+            (1, 5, False, "t/1+é", 0, 5),
+            (5, None, False, None, None, None),
+        ),
+        True,
+        4,
+        "0123456789ab",
     )
     token = encode_token(snapshot)
 

@@ -52,11 +52,10 @@ DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 class Session:
     """An asynchronous client for one bucket's CI batch jobs.
 
-    Arguments are checked at once; the session's httpx clients (one for each
-    request in flight, see :doc:`/transports`) are made on the first call and
-    belong to that event loop. Share one session between many tasks; close it
-    with ``async with`` or :meth:`aclose` (one dropped unclosed warns with a
-    ``ResourceWarning`` once it holds connections or a transport passed in).
+    Arguments are checked at once; the session's httpx clients (one per request
+    in flight) are made on the first call and belong to that event loop. Share
+    one session between many tasks; close it with ``async with`` or
+    :meth:`aclose` (dropped unclosed, one holding connections warns).
 
     Args:
         bucket: ``BucketName-APPID``; default: ``$CI_ASYNC_BUCKET``.

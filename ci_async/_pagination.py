@@ -295,6 +295,9 @@ class JobIterator(AsyncIterator[Job]):
         if pending is not None:
             pending.cancel()
         self._drop_ahead()
+        source = getattr(self, "_source", None)
+        if source is not None:
+            source.cancel()
 
     # --- machinery -----------------------------------------------------------------
 
@@ -404,6 +407,8 @@ class JobIterator(AsyncIterator[Job]):
                 filters=self._fingerprint,
             )
         got = await self._source.next_page()
+        if self._closed:  # aclose() from another task: not the end of the listing
+            return False
         if got is None:
             self._last_page, self._truncated = True, False
             self._jobs, self._index, self._following = (), 0, None

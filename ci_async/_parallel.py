@@ -40,9 +40,8 @@ windows, so they act as they do on a sequential listing.
 A page holding jobs from beyond the seconds its window sent shows a service
 that leaves the bounds out: the listing goes on with the window in front and
 one unsplit chain for the rest (:meth:`ParallelPages._unbound`).
-A window's edges are seconds a bound can name (:func:`~ci_async._parallel_token.expressible`):
-a creation time beyond them (a service's year 9999) is left to the outer
-window, open on that side, and a head that would be cut there lists on alone.
+A creation time no bound can name (a service's year 9999, see ``expressible``) is
+left to the outer window, open on that side; a head to be cut there lists on alone.
 
 Resources: at most ``parallel`` requests in flight (the probe and the bound
 check included), at most ``4 * parallel`` pages' worth of jobs buffered (and
@@ -54,15 +53,9 @@ little of the buffer. Pages beyond the look-ahead are given back (fetched
 again in their turn) when they fill the buffer while the window in front is
 listed alone (see :meth:`ParallelPages._room`). A throttled request pauses
 every window (:class:`~ci_async._http.Pace`). A request that ends starts the
-next ones itself: a consumer slow with its page does not hold the listing
-back.
+next ones itself: a slow consumer does not hold the listing back.
 
-Resuming: :meth:`ParallelPages.snapshot` describes what has not been handed
-out yet: the windows left, each with the token of its first page not handed
-out. :func:`~ci_async._parallel_token.encode_token` makes it the opaque, versioned ``next_token``
-(``ci_async.parallel.v1.`` + base64url JSON). While only the head exists (at
-the start, or when the listing fits its head) the token is the service's own
-``NextToken``, which a sequential listing resumes too.
+Resuming: :meth:`ParallelPages.snapshot`, made a ``next_token`` by :mod:`._parallel_token`.
 """
 
 from __future__ import annotations
@@ -205,6 +198,8 @@ class ParallelPages:
             CIError: A request of the listing failed (after its retries).
         """
         while True:
+            if self._closed:  # aclose(), maybe from another task
+                return None
             self._schedule()
             if not self._windows:
                 if self._error is not None:
@@ -240,18 +235,26 @@ class ParallelPages:
             self._changed = anyio.Event()
 
     async def aclose(self) -> None:
-        """Cancel every request in flight and wait for their connections' release."""
+        """Cancel the requests in flight, wait for their release; a waiting next_page() ends."""
         self._closed = True
-        requests = [window.pending for window in self._windows if window.pending is not None]
-        requests.extend(each for each in (self._probe, self._check.request) if each is not None)
-        for request in requests + self._dropped:
+        self._changed.set()
+        for request in self._requests():
             await request.aclose()
+
+    def cancel(self) -> None:
+        """Start nothing more and cancel every request in flight (from a finalizer too)."""
+        self._closed = True
+        for request in self._requests():
+            request.cancel()
+
+    def _requests(self) -> list[BackgroundRequest[Any]]:
+        others = [each for each in (self._probe, self._check.request) if each is not None]
+        return [w.pending for w in self._windows if w.pending is not None] + others + self._dropped
 
     # --- scheduling --------------------------------------------------------------------
 
     def _in_flight(self) -> int:
-        count = sum(window.pending is not None for window in self._windows) + len(self._dropped)
-        return count + (self._probe is not None) + (self._check.request is not None)
+        return len(self._requests())
 
     def _buffered(self) -> int:
         """The jobs fetched and not handed out yet."""

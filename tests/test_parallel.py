@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import itertools
 import random
 import time
@@ -852,6 +853,58 @@ async def test_aclose_cancels_every_request_in_flight(anyio_backend: str) -> Non
                 while server.stats.connections_closed < hung:  # noqa: ASYNC110 - another thread
                     await anyio.sleep(0.01)
             assert hung > 0
+
+
+async def test_dropping_a_parallel_listing_cancels_its_requests_and_starts_none() -> None:
+    """`break`, then the iterator lost without aclose(): what is in flight is cancelled.
+
+    As a sequential listing's prefetch is; nothing new starts afterwards.
+    """
+    emulator = skewed("inclusive", jobs=3000)
+    counter = InFlight(emulator.transport())
+    async with emulator.session(transport=counter, retry=FAST_EMULATOR) as session:
+        emulator.faults.hang_next(1000, when=lambda r: "endCreationTime" in r.params)
+        with anyio.fail_after(10):
+            async for _ in session.list_jobs(page_size=100, parallel=6):
+                while counter.now < 2:  # noqa: ASYNC110 - windows hanging, as in a slow consumer
+                    await anyio.sleep(0.01)
+                break
+        gc.collect()
+        started = counter.total
+        with anyio.fail_after(10):
+            while counter.now:  # noqa: ASYNC110 - the hanging requests end when cancelled
+                await anyio.sleep(0.01)
+        await anyio.wait_all_tasks_blocked()
+        assert started == counter.total
+        assert [] == [r for r in session._background if not r.done]
+
+
+async def test_aclose_from_another_task_ends_a_consumer_waiting_in_a_parallel_listing() -> None:
+    """The consumer waiting for a window's page sees the iteration end, not a hang."""
+    emulator = skewed("inclusive", jobs=3000)
+    counter = InFlight(emulator.transport())
+    got: list[str] = []
+    async with emulator.session(transport=counter, retry=FAST_EMULATOR) as session:
+        emulator.faults.hang_next(1000, when=lambda r: "nextToken" in r.params)
+        iterator = session.list_jobs(page_size=100, parallel=4)
+
+        async def consume() -> None:
+            async for job in iterator:
+                got.append(job.job_id)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(consume)
+                while len(got) < 100 or counter.now < 2:  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
+                await anyio.wait_all_tasks_blocked()
+                await iterator.aclose()
+        assert 0 == counter.now
+        next_token = iterator.next_token
+
+    assert got
+    assert next_token is not None  # not taken for the end of the listing
+    assert not iterator.exhausted
 
 
 async def test_windows_are_fetched_while_the_consumer_holds_the_first_page() -> None:

@@ -42,7 +42,7 @@ import asyncio
 import contextlib
 import functools
 import ssl
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import anyio
@@ -165,6 +165,7 @@ class PooledClient:
         self._guard: AsyncGenerator[None, None] | None = None
         self._closed = False
         self._released: anyio.Event | None = None
+        self._calls: set[anyio.CancelScope] = set()
 
     @property
     def closed(self) -> bool:
@@ -185,8 +186,31 @@ class PooledClient:
             raise SessionClosedError
 
     def refuse_calls(self) -> None:
-        """From now on every call raises :class:`~ci_async.SessionClosedError`."""
+        """From now on every call raises :class:`~ci_async.SessionClosedError`, running ones too."""
         self._closed = True
+        for scope in list(self._calls):
+            scope.cancel()
+
+    @contextlib.contextmanager
+    def call(self) -> Iterator[None]:
+        """Around one call: when the session closes, it is cancelled and raises.
+
+        Closing the clients or the transport would not end a call pausing
+        between attempts or polls, nor one waiting on a transport that does not
+        abort what is in flight when closed: this ends it at once.
+
+        Raises:
+            SessionClosedError: Closed, before or during the call.
+        """
+        self.check_open()
+        with anyio.CancelScope() as scope:
+            self._calls.add(scope)
+            try:
+                yield
+            finally:
+                self._calls.discard(scope)
+        if scope.cancelled_caught:
+            raise SessionClosedError
 
     async def get(self) -> Lanes:
         """The clients and the request slots, on this (and only this) event loop.
@@ -277,7 +301,7 @@ class PooledClient:
 
     async def aclose(self) -> None:
         """Refuse calls, then close the clients (or transport); a ``http_client`` stays open."""
-        self._closed = True
+        self.refuse_calls()
         guard, self._guard = self._guard, None
         if guard is not None:
             await guard.aclose()  # its ``finally`` releases

@@ -171,71 +171,72 @@ class Sender:
             ResponseParseError: A 2xx body over the cap, or in an encoding not asked for.
             SessionClosedError: The session was closed.
         """
-        lanes = await self.pool.get()
-        client = lanes.first
-        url = self._settings.target.base_url + path + (f"?{query}" if query else "")
-        request_headers = self._headers if not headers else {**self._headers, **headers}
-        deadline = math.inf if deadline_at is None else deadline_at
-        extensions = None if sent is None or not lanes.traced else {"trace": _on_written(sent)}
-        failure: BaseException | None = None
-        attempt = 0
-        while True:
-            attempt += 1
-            final = attempt >= self._attempts
-            request = client.build_request(
-                method,
-                url,
-                params=list(params) if params else None,
-                content=content,
-                headers=request_headers,
-                extensions=extensions,
-            )
-            if pace is not None and pace.holding:
-                if sent is not None:
-                    sent.set()
-                with anyio.CancelScope(deadline=deadline) as pausing:
-                    await pace.wait()
-                if pausing.cancelled_caught:
-                    self._fail_deadline(request, attempt, failure)
-            # One scope bounds the attempt: by the deadline, or by attempt_timeout.
-            limit = self._settings.attempt_timeout
-            bound = deadline if limit is None else min(deadline, anyio.current_time() + limit)
-            with anyio.CancelScope(deadline=bound) as scope:
-                outcome = await self._attempt(lanes, request, idempotent=idempotent, sent=sent)
-            if scope.cancelled_caught:
-                if bound >= deadline:
-                    self._fail_deadline(request, attempt, failure)
-                msg = f"the attempt took longer than attempt_timeout ({limit:g}s)"
-                outcome = _Failure.of(
-                    AttemptTimeoutError(msg, request=request), idempotent=idempotent
+        with self.pool.call():  # closing the session ends the call at once
+            lanes = await self.pool.get()
+            client = lanes.first
+            url = self._settings.target.base_url + path + (f"?{query}" if query else "")
+            request_headers = self._headers if not headers else {**self._headers, **headers}
+            deadline = math.inf if deadline_at is None else deadline_at
+            extensions = None if sent is None or not lanes.traced else {"trace": _on_written(sent)}
+            failure: BaseException | None = None
+            attempt = 0
+            while True:
+                attempt += 1
+                final = attempt >= self._attempts
+                request = client.build_request(
+                    method,
+                    url,
+                    params=list(params) if params else None,
+                    content=content,
+                    headers=request_headers,
+                    extensions=extensions,
                 )
-            if len(request.url.raw_path) > _LONG_URL and _CLEAR_URL_CACHE is not None:
-                # httpx's cookie handling runs every request's URL through
-                # urllib.parse.urlsplit, whose cache (3.11+) keeps the last 128 URLs:
-                # with 60 KB page tokens, 15 MB held for nothing. Let go of ours.
-                _CLEAR_URL_CACHE()
-            if isinstance(outcome, httpx.Response):
-                if outcome.is_success:
-                    return outcome
-                failure = self._service_error(outcome)
-                if final or not retryable_status(outcome.status_code, idempotent=idempotent):
-                    raise failure
-            else:
-                failure = outcome.error
-                if self.pool.closed:
-                    raise SessionClosedError from failure
-                if final or not outcome.retryable:
-                    self._fail_transport(request, outcome, attempt)
-            assert self._settings.retry is not None  # more than one attempt
-            retry_after = failure.retry_after if isinstance(failure, ServiceError) else None
-            delay = self._settings.retry.delay(attempt, retry_after)
-            if pace is not None and isinstance(failure, ThrottledError):
-                pace.hold(delay)
-            if anyio.current_time() + delay >= deadline:
-                self._fail_deadline(request, attempt, failure)
-            _log_retry(request, attempt, self._attempts, delay, failure)
-            await anyio.sleep(delay)
-            self.pool.check_open()
+                if pace is not None and pace.holding:
+                    if sent is not None:
+                        sent.set()
+                    with anyio.CancelScope(deadline=deadline) as pausing:
+                        await pace.wait()
+                    if pausing.cancelled_caught:
+                        self._fail_deadline(request, attempt, failure)
+                # One scope bounds the attempt: by the deadline, or by attempt_timeout.
+                limit = self._settings.attempt_timeout
+                bound = deadline if limit is None else min(deadline, anyio.current_time() + limit)
+                with anyio.CancelScope(deadline=bound) as scope:
+                    outcome = await self._attempt(lanes, request, idempotent=idempotent, sent=sent)
+                if scope.cancelled_caught:
+                    if bound >= deadline:
+                        self._fail_deadline(request, attempt, failure)
+                    msg = f"the attempt took longer than attempt_timeout ({limit:g}s)"
+                    outcome = _Failure.of(
+                        AttemptTimeoutError(msg, request=request), idempotent=idempotent
+                    )
+                if len(request.url.raw_path) > _LONG_URL and _CLEAR_URL_CACHE is not None:
+                    # httpx's cookie handling runs every request's URL through
+                    # urllib.parse.urlsplit, whose cache (3.11+) keeps the last 128 URLs:
+                    # with 60 KB page tokens, 15 MB held for nothing. Let go of ours.
+                    _CLEAR_URL_CACHE()
+                if isinstance(outcome, httpx.Response):
+                    if outcome.is_success:
+                        return outcome
+                    failure = self._service_error(outcome)
+                    if final or not retryable_status(outcome.status_code, idempotent=idempotent):
+                        raise failure
+                else:
+                    failure = outcome.error
+                    if self.pool.closed:
+                        raise SessionClosedError from failure
+                    if final or not outcome.retryable:
+                        self._fail_transport(request, outcome, attempt)
+                assert self._settings.retry is not None  # more than one attempt
+                retry_after = failure.retry_after if isinstance(failure, ServiceError) else None
+                delay = self._settings.retry.delay(attempt, retry_after)
+                if pace is not None and isinstance(failure, ThrottledError):
+                    pace.hold(delay)
+                if anyio.current_time() + delay >= deadline:
+                    self._fail_deadline(request, attempt, failure)
+                _log_retry(request, attempt, self._attempts, delay, failure)
+                await anyio.sleep(delay)
+                self.pool.check_open()
 
     async def _attempt(
         self, lanes: Lanes, request: httpx.Request, *, idempotent: bool, sent: anyio.Event | None

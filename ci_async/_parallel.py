@@ -72,19 +72,14 @@ import attrs
 
 from ._background import BackgroundRequest
 from ._errors import PaginationError
-from ._models import Job, JobPage
+from ._models import JobPage
 from ._parallel_check import BoundCheck
 from ._parallel_token import Snapshot, WindowState, expressible, far_end, when
-from ._parallel_window import Window
+from ._parallel_window import Window, creation_second
 from ._query import Fetch, PageQuery
 from ._repeats import drop_repeats, token_digest
 
 __all__ = ["ParallelPages"]
-
-
-def _second(job: Job) -> int | None:
-    created = job.creation_time
-    return None if created is None else math.floor(created.timestamp())
 
 
 class ParallelPages:
@@ -268,7 +263,9 @@ class ParallelPages:
         """
         for each in self._windows:
             if each.pending is not None and each.pending.done:
-                each.pending = None  # cancelled
+                each.pending = None  # cancelled: sent again, as the probe is
+        if self._probe is not None and self._probe.done:
+            self._probe = None
         self._dropped = [request for request in self._dropped if not request.done]
         if self._closed:
             return
@@ -534,7 +531,7 @@ class ParallelPages:
             self._fail(error)
             return
         if page is not None and page.jobs:
-            self._far = far_end(_second(page.jobs[0]), ascending=self._ascending)
+            self._far = far_end(creation_second(page.jobs[0]), ascending=self._ascending)
         self._try_carve()
         self._schedule()
 
@@ -599,7 +596,7 @@ class ParallelPages:
         """Buffer a page of ``window``'s chain and move the chain on."""
         token = window.token
         jobs, window.recent = drop_repeats(page.jobs, window.recent, page.request_id)
-        seconds = [_second(job) for job in jobs]
+        seconds = [creation_second(job) for job in jobs]
         if not self._unbounded and window.strays(seconds, self._after_s, self._before_s):
             self._unbound()
             if window is not self._windows[0]:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 
 import attrs
 
 from ._background import BackgroundRequest
-from ._models import JobPage
+from ._models import Job, JobPage
 
-__all__ = ["Window"]
+__all__ = ["Window", "creation_second"]
+
+
+def creation_second(job: Job) -> int | None:
+    """The whole second ``job`` was created in (``None``: the service gave no time)."""
+    created = job.creation_time
+    return None if created is None else math.floor(created.timestamp())
 
 
 @attrs.define

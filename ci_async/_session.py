@@ -392,13 +392,13 @@ class Session:
             ValueError: A bad job id or a non-positive time.
         """
         _checks.optional_callable(on_update, "on_update")
-        return await wait_for(
-            self._describe,
-            _checks.job_id(job_id),
-            timeout=None if timeout is None else _checks.seconds(timeout, "timeout"),
-            poll_interval=_checks.seconds(poll_interval, "poll_interval"),
-            on_update=on_update,
-        )
+        checked = _checks.job_id(job_id)
+        limit = None if timeout is None else _checks.seconds(timeout, "timeout")
+        pause = _checks.seconds(poll_interval, "poll_interval")
+        with self._sender.pool.call():  # closing the session ends the pauses too
+            return await wait_for(
+                self._describe, checked, timeout=limit, poll_interval=pause, on_update=on_update
+            )
 
 
 async def _let_the_loop_run() -> None:

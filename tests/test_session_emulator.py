@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -289,27 +289,72 @@ async def test_closing_the_session_closes_its_connections(
     await wait_until(lambda: server.stats.open_connections == 0)
 
 
-async def test_closing_mid_request_raises_session_closed(
-    emulator: Emulator, server: EmulatorServer
-) -> None:
-    """A call in flight when its session closes ends with SessionClosedError."""
-    from ci_async import SessionClosedError
+def _closing_cases() -> dict[str, Callable[[Emulator, Session], Awaitable[object]]]:
+    """Calls caught by the session's close: in flight, pausing between attempts, between polls."""
 
-    emulator.faults.hang_next(1, op="describe")
-    session = connect(emulator, server)
+    async def hanging_describe(emulator: Emulator, session: Session) -> object:
+        emulator.faults.hang_next(1, op="describe")
+        return await session.get_job(emulator.jobs[0].job_id)
+
+    async def pausing_after_a_429(emulator: Emulator, session: Session) -> object:
+        emulator.faults.fail_next(1, status=429, retry_after=30, op="describe")
+        return await session.get_job(emulator.jobs[0].job_id)
+
+    async def hanging_listing(emulator: Emulator, session: Session) -> object:
+        emulator.faults.hang_next(1, op="list")
+        return [job async for job in session.list_jobs(page_size=5)]
+
+    async def pausing_listing(emulator: Emulator, session: Session) -> object:
+        emulator.faults.fail_next(1, status=429, retry_after=30, op="list")
+        return [job async for job in session.list_jobs(page_size=5, parallel=4)]
+
+    async def waiting_between_polls(emulator: Emulator, session: Session) -> object:
+        job = emulator.add_job(state="Running")
+        return await session.wait_for_job(job.job_id, poll_interval=30)
+
+    return {
+        "hanging-describe": hanging_describe,
+        "pausing-after-a-429": pausing_after_a_429,
+        "hanging-listing": hanging_listing,
+        "pausing-parallel-listing": pausing_listing,
+        "waiting-between-polls": waiting_between_polls,
+    }
+
+
+CLOSING_CASES = _closing_cases()
+
+
+@pytest.mark.parametrize("case", CLOSING_CASES)
+async def test_closing_mid_call_raises_session_closed_at_once(
+    case: str, emulator: Emulator, target: EmulatorServer | None
+) -> None:
+    """A call in flight, or pausing, when its session closes ends at once with SessionClosedError.
+
+    In process too, where closing the transport interrupts nothing by itself.
+    """
+    from ci_async import RetryPolicy, SessionClosedError
+
+    retry = RetryPolicy(max_attempts=3, backoff=0.001, max_backoff=0.002)
+    session = connect(emulator, target, retry=retry)
     outcome: list[BaseException] = []
+    ended = anyio.Event()
 
     async def call() -> None:
         try:
-            await session.get_job(emulator.jobs[0].job_id)
+            await CLOSING_CASES[case](emulator, session)
         except Exception as exc:
             outcome.append(exc)
+        finally:
+            ended.set()
 
-    with anyio.fail_after(10):
-        async with anyio.create_task_group() as group:
+    async with anyio.create_task_group() as group:
+        with anyio.fail_after(10):
             group.start_soon(call)
-            await wait_until(lambda: len(emulator.requests) == 1)
+            await wait_until(lambda: len(emulator.requests) >= 1)
+            await anyio.wait_all_tasks_blocked()
+        with anyio.fail_after(2):  # the pauses are 30 s long
             await session.aclose()
+            await ended.wait()
 
     assert [SessionClosedError] == [type(exc) for exc in outcome]
 

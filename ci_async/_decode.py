@@ -55,8 +55,6 @@ from ._models import (
     JobInput,
     JobPage,
     JobParam,
-    JobState,
-    JobType,
     Operation,
     Output,
     TimeInterval,
@@ -87,9 +85,6 @@ REQUEST_ID_HEADER = "x-ci-request-id"
 MAX_ERROR_BODY = 64 * 1024
 #: The deepest an element may lie (the service's lie about 5 deep).
 MAX_DEPTH = 64
-
-_STATES: dict[str, JobState | str] = {member.value: member for member in JobState}
-_TYPES: dict[str, JobType | str] = {member.value: member for member in JobType}
 
 
 # --------------------------------------------------------------------------- parsing
@@ -297,9 +292,9 @@ def _job(node: Any) -> Job:
         _bad("JobsDetail/State", "a job state", None)
     return Job(
         job_id=job_id,
-        type=_TYPES.get(job_type, job_type),
+        type=job_type,  # (the record makes a known wire string its enum member)
         name=_text(get("Name"), "JobsDetail/Name"),
-        state=_STATES.get(state, state),
+        state=state,
         code=_text(get("Code"), "JobsDetail/Code"),
         message=_text(get("Message"), "JobsDetail/Message"),
         creation_time=_time(get("CreationTime"), "JobsDetail/CreationTime"),

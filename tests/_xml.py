@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 
 from ci_async import Job, JobInput, JobType, Operation
 from ci_async._create import _element, _encode_input, _encode_operation
-from ci_async._decode import _TYPES, _decode, _input, _operation, _root, _text
+from ci_async._decode import _decode, _input, _operation, _root, _text
+from ci_async._models import _TYPES
 from ci_async._wire import format_time
 
 __all__ = [

@@ -42,8 +42,9 @@ import asyncio
 import contextlib
 import functools
 import ssl
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
 
 import anyio
 import httpx
@@ -102,6 +103,7 @@ class Lanes:
         make: Makes a further client, or ``None`` to share ``first``.
         transport: ``first``'s transport, to which :meth:`send` hands every
             request directly; ``None`` to send through the clients.
+        own: Whether the session made the clients (see :meth:`build_request`).
     """
 
     def __init__(
@@ -111,9 +113,11 @@ class Lanes:
         make: Callable[[], httpx.AsyncClient] | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        own: bool = False,
     ) -> None:
         self.first = first
         self.transport = transport
+        self._defaults = (first.headers, first.timeout.as_dict()) if own else None
         self.slots = anyio.Semaphore(in_flight)
         #: Whether the clients are httpx's own transport (made here), which
         #: reports through the ``trace`` extension when a request is written.
@@ -121,6 +125,44 @@ class Lanes:
         self.made = [first]
         self._idle = [first]
         self._make = make
+
+    def build_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: list[tuple[str, str | int | float | bool | None]] | None,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        extensions: dict[str, Any] | None,
+    ) -> httpx.Request:
+        """The request ``first.build_request(...)`` makes, at half its cost for the session's own.
+
+        :meth:`httpx.AsyncClient.build_request` merges the client's default
+        headers, query parameters, cookies, base URL and timeout into the
+        request. The session's own clients have no default query parameters
+        (merging them costs more than the rest together), keep no cookies, and
+        are given whole URLs: their requests are made from the clients'
+        headers and timeout alone, with the public :class:`httpx.Request`. A
+        ``http_client`` of the user's makes its own.
+        """
+        if self._defaults is None:
+            return self.first.build_request(
+                method, url, params=params, content=content, headers=headers, extensions=extensions
+            )
+        defaults, timeout = self._defaults
+        merged = httpx.Headers(defaults)
+        merged.update(headers)
+        return httpx.Request(
+            method,
+            url,
+            params=params,
+            content=content,
+            headers=merged,
+            extensions={"timeout": timeout}
+            if extensions is None
+            else {**extensions, "timeout": timeout},
+        )
 
     def take(self) -> httpx.AsyncClient:
         """A client for one request (the caller holds a slot): the most recently idle one."""
@@ -263,12 +305,14 @@ class PooledClient:
                 self._new_client(settings.transport),
                 settings.max_in_flight,
                 transport=settings.transport,
+                own=True,
             )
         tls = httpx.create_ssl_context()
         return Lanes(
             self._new_client(None, tls),
             settings.max_in_flight,
             functools.partial(self._new_client, None, tls),
+            own=True,
         )
 
     def _new_client(

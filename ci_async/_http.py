@@ -2,8 +2,9 @@
 
 Every call of a :class:`~ci_async.Session` goes through :meth:`Sender.send`:
 
-1. build the request with :meth:`httpx.AsyncClient.build_request` (a fresh
-   one on every attempt) and sign it (every attempt is re-signed);
+1. build the request as :meth:`httpx.AsyncClient.build_request` would
+   (:meth:`Lanes.build_request <ci_async._client.Lanes.build_request>`; a
+   fresh one on every attempt) and sign it (every attempt is re-signed);
 2. wait for one of the session's request slots (at most ``max_in_flight``
    requests in flight; see below) and take a client for it
    (:class:`~ci_async._client.Lanes`);
@@ -173,7 +174,6 @@ class Sender:
         """
         with self.pool.call():  # closing the session ends the call at once
             lanes = await self.pool.get()
-            client = lanes.first
             url = self._settings.target.base_url + path + (f"?{query}" if query else "")
             request_headers = self._headers if not headers else {**self._headers, **headers}
             deadline = math.inf if deadline_at is None else deadline_at
@@ -183,7 +183,7 @@ class Sender:
             while True:
                 attempt += 1
                 final = attempt >= self._attempts
-                request = client.build_request(
+                request = lanes.build_request(
                     method,
                     url,
                     params=list(params) if params else None,

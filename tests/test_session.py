@@ -26,6 +26,7 @@ from ._session_support import (
     REGION,
     SECRET,
     CountingSigner,
+    ListService,
     Recorder,
     error,
     make_job,
@@ -381,6 +382,108 @@ async def test_a_user_supplied_client_runs_its_hooks() -> None:
         await session.get_job("j00000001")
 
     assert ["/inventorytriggerjob/j00000001"] == seen
+
+
+async def test_a_user_supplied_clients_defaults_apply_to_every_request() -> None:
+    """A http_client's default query parameters, cookies, headers and timeout are all sent."""
+    recorder = Recorder(ListService(3))
+    client = httpx.AsyncClient(
+        transport=recorder.transport(),
+        params={"extra": "1"},
+        cookies={"kept": "v"},
+        headers={"X-Team": "media", "User-Agent": "theirs/2"},
+        timeout=httpx.Timeout(7.0, connect=2.0),
+    )
+    async with (
+        client,
+        Session(BUCKET, REGION, signer=CountingSigner(), http_client=client) as session,
+    ):
+        assert 3 == len([job async for job in session.list_jobs(page_size=10)])
+
+    request = recorder.requests[0]
+    assert [("extra", "1"), ("size", "10")] == sorted(request.url.params.multi_items())
+    assert "kept=v" == request.headers["Cookie"]
+    assert "media" == request.headers["X-Team"]
+    assert "theirs/2" == request.headers["User-Agent"]
+    assert httpx.Timeout(7.0, connect=2.0).as_dict() == request.extensions["timeout"]
+
+
+@pytest.mark.parametrize("mode", ["transport", "default"])
+async def test_the_sessions_own_requests_are_what_build_request_makes(mode: str) -> None:
+    """The session's own clients' requests: as ``AsyncClient.build_request`` makes them.
+
+    The same URL, the same headers (in process, in the same order), the same timeout: the
+    session makes them from its clients' defaults rather than through
+    ``build_request``, and must add and drop nothing.
+    """
+    timeout = httpx.Timeout(9.0, pool=1.5)
+    recorder = Recorder(ListService(25))
+    if mode == "default":
+        app = RequestRecorder(recorder)
+        async with (
+            EmulatorServer(app) as server,
+            Session(
+                BUCKET,
+                REGION,
+                endpoint=server.url,
+                signer=CountingSigner(),
+                timeout=timeout,
+                retry=None,
+            ) as session,
+        ):
+            listed = [job async for job in session.list_jobs(page_size=10, states="Failed")]
+            url = server.url
+    else:
+        async with session_for(recorder, timeout=timeout) as session:
+            listed = [job async for job in session.list_jobs(page_size=10, states="Failed")]
+        url = session.endpoint
+
+    assert 25 == len(listed)
+    headers = {"User-Agent": recorder.requests[0].headers["User-Agent"]}
+    async with httpx.AsyncClient(headers=headers, timeout=timeout) as reference:
+        for sent in recorder.requests:
+            # (on a port of its own, the session names the bucket's host itself)
+            extra = {"Host": sent.headers["Host"]} if mode == "default" else {}
+            built = reference.build_request(
+                "GET",
+                url + sent.url.path,
+                params=[(k, v) for k, v in sent.url.params.multi_items()],
+                headers=extra | {"Accept-Encoding": sent.headers["Accept-Encoding"]},
+            )
+            assert str(built.url) == str(sent.url)
+            unsigned = [(k, v) for k, v in sent.headers.multi_items() if k != "authorization"]
+            if mode == "transport":
+                assert list(built.headers.multi_items()) == unsigned
+                assert built.extensions == sent.extensions
+            else:  # (the order the server saw them in is the server's)
+                assert sorted(built.headers.multi_items()) == sorted(unsigned)
+
+
+class RequestRecorder:
+    """An ASGI app handing each request, as received, to a :class:`Recorder`."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        query = scope["query_string"].decode()
+        request = httpx.Request(
+            scope["method"],
+            f"http://{scope['server'][0]}:{scope['server'][1]}{scope['raw_path'].decode()}"
+            + (f"?{query}" if query else ""),
+            headers=[(k.decode(), v.decode()) for k, v in scope["headers"]],
+        )
+        response = await self.recorder(request)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": [(b"content-type", b"application/xml")],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.content})
 
 
 @pytest.mark.parametrize("mode", ["transport", "http_client", "default"])

@@ -33,8 +33,9 @@ bounds at one-second resolution, not whether they are inclusive, nor the
 precision of the creation times it compares them with. A window owns the
 seconds ``[lo, hi)``, asks for ``lo - 1`` to ``hi`` and keeps only the jobs
 created in ``[lo, hi)``: every job belongs to exactly one window. Once the
-bound check (:mod:`._parallel_check`) shows that the bounds take in the whole
-second they name, new windows send ``lo`` and ``hi - 1``. The caller's own
+bound check (:mod:`._parallel_check`) shows that a start bound takes in the
+whole second it names, new windows send ``lo`` and ``hi``: an end bound
+naming ``hi - 1`` might take in only what was created at its very start. The caller's own
 ``created_after``/``created_before`` are sent as they are on the outer
 windows, so they act as they do on a sequential listing.
 A page holding jobs from beyond the seconds its window sent shows a service
@@ -461,9 +462,11 @@ class ParallelPages:
         """The seconds a window's requests send (``None``: the caller's own bound).
 
         ``lo - 1`` to ``hi`` for a window owning ``[lo, hi)``: exact whatever the
-        service does (the client keeps only what is in the range); ``lo`` and
-        ``hi - 1`` once the bound check has shown that the bounds take in the
-        whole second they name. A tighter bound of the caller's is sent as it is.
+        service does (the client keeps only what is in the range); ``lo`` to
+        ``hi`` once the bound check has shown that a start bound takes in the
+        whole second it names. The end bound stays a second beyond: that it
+        takes in the whole second too cannot be shown (see
+        :mod:`._parallel_check`). A tighter bound of the caller's is sent as it is.
         """
         if window.head or self._unbounded:
             return None, None
@@ -474,7 +477,7 @@ class ParallelPages:
                 after = None
         before = None
         if window.hi is not None:
-            before = window.hi - 1 if self._check.inclusive else window.hi
+            before = window.hi
             if self._before_s is not None and before > self._before_s:
                 before = None
         return after, before

@@ -3,10 +3,18 @@
 Each window of a parallel listing asks for one second more on each side of
 its own range: that is exact whatever the service does with its time bounds.
 When the bounds take in the whole second they name, the extra seconds bring
-their jobs for nothing, pages of them on dense data. The bound check finds
-out, with one question whose answer no other treatment of the bounds gives:
-for a second the listing has received whole, the jobs the service lists with
-that second as both bounds.
+their jobs for nothing, pages of them on dense data. The bound check asks,
+for a second the listing has received whole, for the jobs the service lists
+with that second as both bounds. Every one of them back shows that a start
+bound takes in the whole second it names (it takes in the second's first
+job, so everything after it), and new windows start at their own first
+second.
+
+It cannot show the same of an end bound. A service that compares the bounds
+with creation times kept to the millisecond gives every job of the checked
+second back too if all of them were created at its very start (``.000``; a
+scheduler's burst, say), and an end bound naming a second then takes in only
+such jobs. So a window still asks for the second after its own.
 """
 
 from __future__ import annotations
@@ -97,14 +105,16 @@ class BoundCheck:
         """Ask about :attr:`second`, following the answer's ``NextToken`` (pages of ``per_page``).
 
         If the answers hold exactly the jobs the listing received from that
-        second, :attr:`inclusive` becomes true. Anything else leaves it false:
-        fewer jobs (a service that excludes the bounds, or compares them with
-        creation times kept to a fraction of a second, so that a bound naming
-        a second takes in only what was created at its very start), other
-        jobs (created or changed meanwhile), or a ``4xx`` refusing the
-        question. Other errors (authentication, throttling beyond the
-        retries, the network) go to ``fail``, as a window's would. ``done``
-        is called when the check ends, whatever its outcome.
+        second, :attr:`inclusive` becomes true: start bounds take in the
+        whole second they name (see the module docstring for end bounds).
+        Anything else leaves it false: fewer jobs (a service that excludes
+        the bounds, or compares them with creation times kept to a fraction
+        of a second, so that a bound naming a second takes in only what was
+        created at its very start), other jobs (created or changed
+        meanwhile), or a ``4xx`` refusing the question. Other errors
+        (authentication, throttling beyond the retries, the network) go to
+        ``fail``, as a window's would. ``done`` is called when the check
+        ends, whatever its outcome.
         """
         assert self.second is not None
         _, expected = self.second

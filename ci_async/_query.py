@@ -10,7 +10,7 @@ what it asks instead of the filters' own time bounds and order.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import anyio
 import attrs
@@ -88,7 +88,21 @@ def _wire_datetime(value: object, name: str) -> datetime | None:
 
 
 def _after(value: object) -> datetime | None:
-    return _wire_datetime(value, "created_after")
+    """``created_after``, a fraction of a second rounded up to the next whole second.
+
+    The service's bounds name whole seconds (and it prints creation times to
+    the second): sent as its own second, ``12:00:00.5`` would take in a job
+    created at ``12:00:00``, which is before it.
+    """
+    checked = _wire_datetime(value, "created_after")
+    if checked is None or not checked.microsecond:
+        return checked
+    try:
+        whole = checked.replace(microsecond=0) + timedelta(seconds=1)
+    except OverflowError:
+        msg = f"created_after is out of range: {checked.isoformat()} has no next whole second"
+        raise ValueError(msg) from None
+    return _wire_datetime(whole, "created_after")
 
 
 def _before(value: object) -> datetime | None:
@@ -116,7 +130,8 @@ class ListFilters:
         states: The comma-joined wire states, or ``None`` for the service's default.
         order: ``"Desc"`` (newest first) or ``"Asc"``; ``None``: not sent (the
             service's default, newest first).
-        created_after: Jobs created at or after it (aware).
+        created_after: Jobs created at or after it (aware; a fraction of a
+            second is rounded up to the next whole second).
         created_before: Jobs created at or before it (aware).
         workflow_id: Only jobs of this workflow.
         job_id: Only this job.
@@ -139,10 +154,16 @@ class ListFilters:
     def __attrs_post_init__(self) -> None:
         after, before = self.created_after, self.created_before
         if after is not None and before is not None and after > before:
-            msg = (
-                f"created_after ({after.isoformat()}) is later than "
-                f"created_before ({before.isoformat()})"
-            )
+            if after - before < timedelta(seconds=1) and after.microsecond == 0:
+                msg = (  # (rounded up to the second after a time within it)
+                    f"created_after and created_before ({before.isoformat()}) hold no"
+                    " whole second: the service's time bounds name whole seconds"
+                )
+            else:
+                msg = (
+                    f"created_after ({after.isoformat()}) is later than "
+                    f"created_before ({before.isoformat()})"
+                )
             raise ValueError(msg)
 
     @property

@@ -253,7 +253,9 @@ class Session:
                 strings, or ``"All"``), sent comma-joined.
             order: ``"desc"`` (newest first, the default) or ``"asc"``.
             created_after: Aware datetime: jobs created at or after it (sent
-                in Beijing time, as on the API page, whatever its offset).
+                in Beijing time, as on the API page, whatever its offset; the
+                service's bounds name whole seconds, so a fraction of a second
+                is rounded up to the next one).
             created_before: Aware datetime: jobs created at or before it.
             workflow_id: Only jobs of this workflow.
             job_id: Only this job.

@@ -385,6 +385,12 @@ def valid_filters(filters: dict[str, Any]) -> bool:
     ]
     if not all(checks):
         return False
+    if after is not None and after.microsecond:  # (rounded up to the next whole second)
+        if after.replace(microsecond=0) >= datetime.max.replace(microsecond=0, tzinfo=after.tzinfo):
+            return False
+        after = after.replace(microsecond=0) + timedelta(seconds=1)
+        if not wire_time(after):
+            return False
     return after is None or before is None or after <= before
 
 

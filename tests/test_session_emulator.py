@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import random
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import anyio
@@ -177,6 +177,34 @@ async def test_filtered_listings_match_the_store(
 
 
 # --- faults -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("parallel", [None, 2])
+async def test_created_after_within_a_second_leaves_that_second_out(
+    parallel: int | None,
+) -> None:
+    """``created_after=12:00:00.5``: a job of ``12:00:00`` was created before it.
+
+    The service's bounds name whole seconds: sent as ``12:00:00``, the bound
+    took that job in. It goes out as the next whole second.
+    """
+    emulator = Emulator()
+    noon = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+    for offset in range(-2, 3):
+        emulator.add_job(job_id=f"j{offset + 2}", creation_time=noon + timedelta(seconds=offset))
+    after = noon + timedelta(milliseconds=500)
+    async with connect(emulator) as session:
+        listed = [
+            job.job_id async for job in session.list_jobs(created_after=after, parallel=parallel)
+        ]
+        with pytest.raises(ValueError, match="hold no whole second"):
+            session.list_jobs(
+                created_after=after, created_before=noon + timedelta(milliseconds=900)
+            )
+
+    assert ["j4", "j3"] == listed
+    sent = [request.params.get("startCreationTime") for request in emulator.requests]
+    assert "2025-03-01T20:00:01+0800" in sent
 
 
 async def test_faults_on_random_pages_lose_and_repeat_nothing(

@@ -88,7 +88,8 @@ def instance(value: object, kind: type, name: str, *, optional: bool = False) ->
     """
     if (value is None and optional) or isinstance(value, kind):
         return
-    expected = f"a {kind.__name__} or None" if optional else f"a {kind.__name__}"
+    article = "an" if kind.__name__[:1] in "AEIOU" else "a"
+    expected = f"{article} {kind.__name__}" + (" or None" if optional else "")
     msg = f"{name} must be {expected}, not {type(value).__name__}"
     raise TypeError(msg)
 

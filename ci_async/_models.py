@@ -161,9 +161,14 @@ def _job_state(value: str) -> JobState | str:
 def _known(value: object, members: Mapping[str, _Member], name: str) -> _Member | str:
     """The slow path of :func:`_job_type` and :func:`_job_state`: str subclasses, wrong types."""
     text = require_str(value, name)
-    if isinstance(text, enum.Enum):  # another enum's member: kept as given
-        return text
-    return members.get(text, text)
+    known = members.get(text)
+    if known is not None:
+        return known
+    if isinstance(text, enum.Enum):  # (``type=JobState.RUNNING``: a slip, not a new type)
+        kind = type(next(iter(members.values()))).__name__
+        msg = f"{name} must be a {kind} or a str, not {type(text).__name__}"
+        raise TypeError(msg)
+    return text
 
 
 def _optional_instance(
@@ -176,6 +181,21 @@ def _optional_instance(
             instance(value, cls, attribute.name, optional=True)  # (a subclass passes here)
 
     return validator
+
+
+def _instance(cls: type[Any]) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    """An attrs validator: an instance of ``cls`` (:func:`_checks.instance`)."""
+
+    def validator(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if type(value) is not cls:
+            instance(value, cls, attribute.name)  # (a subclass passes here)
+
+    return validator
+
+
+def _mapping(_record: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not dict:  # (what the decoder passes)
+        instance(value, Mapping, attribute.name)
 
 
 # Reprs: every record's repr is bounded, however long the server's text. A field
@@ -353,7 +373,9 @@ class Job:
     given by name: ``job_id``, ``type`` and ``state`` are required, the others
     default to ``None``, empty records and an empty ``raw``. A ``type`` or
     ``state`` given as a wire string this version knows (``"Running"``) is
-    stored as its member (``JobState.RUNNING``), as decoding does.
+    stored as its member (``JobState.RUNNING``), as decoding does. Every field
+    is checked as the other records' are: a wrong type, a naive datetime or
+    the other enum's member (``type=JobState.RUNNING``) raises at once.
 
     Attributes:
         job_id: The job's id.
@@ -377,16 +399,16 @@ class Job:
 
     job_id: str = attrs.field(validator=_non_empty_str)
     type: JobType | str = attrs.field(converter=_job_type)
-    name: str | None = None
+    name: str | None = attrs.field(default=None, validator=_optional_str)
     state: JobState | str = attrs.field(converter=_job_state)
-    code: str | None = None
-    message: str | None = None
-    creation_time: datetime | None = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-    input: JobInput = _EMPTY_INPUT
-    operation: Operation = _EMPTY_OPERATION
-    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    code: str | None = attrs.field(default=None, validator=_optional_str)
+    message: str | None = attrs.field(default=None, validator=_optional_str)
+    creation_time: datetime | None = attrs.field(default=None, validator=_optional_time)
+    start_time: datetime | None = attrs.field(default=None, validator=_optional_time)
+    end_time: datetime | None = attrs.field(default=None, validator=_optional_time)
+    input: JobInput = attrs.field(default=_EMPTY_INPUT, validator=_instance(JobInput))
+    operation: Operation = attrs.field(default=_EMPTY_OPERATION, validator=_instance(Operation))
+    raw: Mapping[str, Any] = attrs.field(factory=dict, validator=_mapping, eq=False, repr=False)
 
     def __repr__(self) -> str:
         # Short enough for a REPL line: what identifies the job and where it stands.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import pickle
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -269,12 +270,24 @@ _RUNNING = {"job_id": "j", "type": "Job", "state": "Running"}
         (Job, {**_RUNNING, "job_id": 5}, TypeError, "job_id must be a str"),
         (Job, {**_RUNNING, "type": None}, TypeError, "type must be a str"),
         (Job, {**_RUNNING, "state": b"Running"}, TypeError, "state must be a str"),
+        (Job, {**_RUNNING, "type": JobState.RUNNING}, TypeError, "type must be a JobType"),
+        (Job, {**_RUNNING, "state": JobType.JOB}, TypeError, "state must be a JobState"),
+        (Job, {**_RUNNING, "name": 5}, TypeError, "name must be a str"),
+        (Job, {**_RUNNING, "code": b"Success"}, TypeError, "code must be a str"),
+        (Job, {**_RUNNING, "message": 1}, TypeError, "message must be a str"),
+        (Job, {**_RUNNING, "creation_time": datetime(2024, 1, 1)}, ValueError, "creation_time"),
+        (Job, {**_RUNNING, "start_time": "2024-01-01"}, TypeError, "start_time must be a date"),
+        (Job, {**_RUNNING, "end_time": 0}, TypeError, "end_time must be a datetime"),
+        (Job, {**_RUNNING, "input": "photos/"}, TypeError, "input must be a JobInput"),
+        (Job, {**_RUNNING, "input": None}, TypeError, "input must be a JobInput"),
+        (Job, {**_RUNNING, "operation": {}}, TypeError, "operation must be an Operation"),
+        (Job, {**_RUNNING, "raw": [1]}, TypeError, "raw must be a Mapping"),
         (JobInput, {"prefix": b"p/"}, TypeError, "prefix must be a str"),
         (JobParam, {"template_id": 1}, TypeError, "template_id must be a str"),
         (TimeInterval, {"start": datetime(2022, 6, 27)}, ValueError, "start must be timezone"),
         (TimeInterval, {"end": "2022-06-27"}, TypeError, "end must be a datetime"),
         (Operation, {"time_interval": (1, 2)}, TypeError, "time_interval must be a TimeInt"),
-        (Operation, {"output": JobParam()}, TypeError, "output must be a Output or None"),
+        (Operation, {"output": JobParam()}, TypeError, "output must be an Output or None"),
         (Operation, {"job_level": True}, TypeError, "job_level must be an int or None"),
         (Operation, {"job_level": 1.0}, TypeError, "job_level must be an int or None"),
     ],
@@ -435,9 +448,13 @@ def test_str_subclass_states_become_members() -> None:
     assert (JobType, JobState) == (type(job.type), type(job.state))
 
 
-def test_another_enum_s_member_is_kept_as_given() -> None:
-    """A member of another str enum (a JobType given as state) is not rewritten."""
-    assert JobType.JOB is Job(job_id="j", type="Job", state=JobType.JOB).state
+def test_a_str_enum_member_of_a_known_value_becomes_the_member() -> None:
+    """A member of a str enum of the caller's whose value this version knows: the member."""
+
+    class Kind(str, enum.Enum):
+        WORKFLOW = "Workflow"
+
+    assert JobType.WORKFLOW is Job(job_id="j", type=Kind.WORKFLOW, state="Running").type
 
 
 # --------------------------------------------------------------------------- bounded reprs

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -20,7 +21,7 @@ import attrs
 from ._checks import optional_text, positive_int, require_str
 from ._config import bucket_name, region_name
 from ._models import JobInput, JobParam, JobType, Operation, Output, TimeInterval
-from ._wire import format_time
+from ._wire import BEIJING, format_time
 
 __all__ = ["MAX_NAME", "CreateJobRequest"]
 
@@ -30,12 +31,18 @@ _INPUT_SOURCES = ("prefix", "manifest", "url_file", "object")
 _JOB_FIELDS = ("tag", "queue_id", "job_param", "user_data", "callback", "output", "job_level")
 
 
+#: What the create pages allow in a name: letters (Chinese too), digits, ``_`` and ``-``.
+_NAME = re.compile(r"[\w-]+")
+
+
 def _name(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
     text = require_str(value, "name")
-    if not 1 <= len(text) <= MAX_NAME or not text.strip():
-        msg = f"name must be 1 to {MAX_NAME} characters (not only spaces), got {len(text)}"
+    if not 1 <= len(text) <= MAX_NAME:
+        msg = f"name must be 1 to {MAX_NAME} characters, got {len(text)}"
         raise ValueError(msg)
-    optional_text(text, "name")
+    if _NAME.fullmatch(text) is None:
+        msg = "name may hold only letters, digits, '_' and '-' (the service refuses others)"
+        raise ValueError(msg)
 
 
 def _input(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
@@ -77,8 +84,24 @@ def _job_fields(operation: Operation) -> list[str]:
     return [name for name in _JOB_FIELDS if getattr(operation, name) is not None]
 
 
+def _sendable(value: datetime | None, name: str) -> None:
+    """``value`` can be sent as it is: in Beijing time (see :func:`_encode_operation`)."""
+    if value is None:
+        return
+    try:
+        format_time(value.astimezone(BEIJING))
+    except OverflowError:
+        msg = f"time_interval.{name} is out of range: {value.isoformat()} has no Beijing time"
+        raise ValueError(msg) from None
+    except ValueError as exc:
+        msg = f"time_interval.{name}: {exc}"
+        raise ValueError(msg) from None
+
+
 def _time_interval(interval: TimeInterval) -> None:
     start, end = interval.start, interval.end
+    _sendable(start, "start")
+    _sendable(end, "end")
     if start is not None and end is not None and start > end:
         msg = "time_interval.start is later than time_interval.end"
         raise ValueError(msg)
@@ -216,8 +239,9 @@ def _encode_operation(value: Operation) -> str:
         start, end = value.time_interval.start, value.time_interval.end
         parts.append(
             "<TimeInterval>"
-            + _element("Start", None if start is None else format_time(start))
-            + _element("End", None if end is None else format_time(end))
+            # In Beijing time, as the list's bounds (see ListFilters.params).
+            + _element("Start", None if start is None else format_time(start.astimezone(BEIJING)))
+            + _element("End", None if end is None else format_time(end.astimezone(BEIJING)))
             + "</TimeInterval>"
         )
     if value.workflow_ids:
@@ -225,6 +249,7 @@ def _encode_operation(value: Operation) -> str:
     parts.append(_element("QueueId", value.queue_id))
     parts.append(_element("UserData", value.user_data))
     parts.append(_element("CallBack", value.callback))
+    parts.append(_element("Tag", value.tag))  # (where the create page puts it)
     if value.job_param is not None:
         parts.append(
             "<JobParam>" + _element("TemplateId", value.job_param.template_id) + "</JobParam>"
@@ -240,6 +265,5 @@ def _encode_operation(value: Operation) -> str:
         )
     if value.job_level is not None:
         parts.append(_element("JobLevel", str(value.job_level)))
-    parts.append(_element("Tag", value.tag))
     parts.append("</Operation>")
     return "".join(parts)

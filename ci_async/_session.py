@@ -318,7 +318,8 @@ class Session:
         only when the request certainly never left.
 
         Args:
-            name: The job's name, 1 to 128 characters.
+            name: The job's name: 1 to 128 letters (Chinese ones too), digits,
+                ``_`` and ``-``, as the service allows.
             input: What to process: exactly one of prefix, manifest, url_file, object.
             workflow_ids: The workflows to trigger.
             tag: The processing kind of a ``Job`` job.

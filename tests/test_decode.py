@@ -680,7 +680,9 @@ def test_encode_create_request_layout() -> None:
         type=JobType.JOB,
         input=JobInput(prefix="in/"),
         operation=Operation(
-            time_interval=TimeInterval(datetime(2022, 2, 1, 12, tzinfo=CST), None),
+            time_interval=TimeInterval(
+                datetime(2022, 2, 1, 12, tzinfo=CST), datetime(2022, 2, 1, 6, tzinfo=timezone.utc)
+            ),
             workflow_ids=("w1", "w2"),
             queue_id="q",
             user_data="u",
@@ -691,13 +693,17 @@ def test_encode_create_request_layout() -> None:
             tag="Transcode",
         ),
     )
+    # The order of the create page of an independent job (Tag after CallBack), and
+    # times in Beijing time, as every example there and as the list bounds are sent.
     assert (
         b"<Request><Name>a&lt;b&gt;&amp;c</Name><Type>Job</Type><Input><Prefix>in/</Prefix></Input>"
-        b"<Operation><TimeInterval><Start>2022-02-01T12:00:00+0800</Start></TimeInterval>"
+        b"<Operation><TimeInterval><Start>2022-02-01T12:00:00+0800</Start>"
+        b"<End>2022-02-01T14:00:00+0800</End></TimeInterval>"
         b"<WorkflowIds>w1,w2</WorkflowIds><QueueId>q</QueueId><UserData>u</UserData>"
-        b"<CallBack>https://cb</CallBack><JobParam><TemplateId>t</TemplateId></JobParam>"
+        b"<CallBack>https://cb</CallBack><Tag>Transcode</Tag>"
+        b"<JobParam><TemplateId>t</TemplateId></JobParam>"
         b"<Output><Region>ap-chongqing</Region><Bucket>b-1</Bucket><Object>o</Object></Output>"
-        b"<JobLevel>1</JobLevel><Tag>Transcode</Tag></Operation></Request>"
+        b"<JobLevel>1</JobLevel></Operation></Request>"
     ) == body
 
 

@@ -419,7 +419,7 @@ def valid_create(arguments: dict[str, Any]) -> bool:
     """Whether ``create_job(**arguments)`` is valid, by the documented rules."""
     get = arguments.get
     name, job_input = get("name"), get("input")
-    if not (isinstance(name, str) and 1 <= len(name) <= 128 and name.strip() and xml_text(name)):
+    if not (isinstance(name, str) and re.fullmatch(r"[\w-]{1,128}", name)):
         return False
     if not isinstance(job_input, JobInput):
         return False
@@ -783,9 +783,11 @@ ANY_INPUT = st.builds(
     url_file=st.none() | HOSTILE,
     object=st.none() | HOSTILE,
 )
+#: Job names the service allows: letters (any script), digits, ``_`` and ``-``.
+NAMES = st.from_regex(r"[\w-]{1,30}", fullmatch=True)
 WORKFLOW = st.fixed_dictionaries(
     {
-        "name": mostly(SAFE_TEXT, HOSTILE | ANYTHING),
+        "name": mostly(NAMES, SAFE_TEXT | HOSTILE | ANYTHING),
         "input": mostly(ONE_INPUT, ANY_INPUT | ANYTHING),
         "workflow_ids": mostly(
             st.lists(SAFE_IDS, min_size=1, max_size=3), st.lists(HOSTILE, max_size=3) | ANYTHING
@@ -802,7 +804,7 @@ WORKFLOW = st.fixed_dictionaries(
 )
 JOB = st.fixed_dictionaries(
     {
-        "name": mostly(SAFE_TEXT, HOSTILE | ANYTHING),
+        "name": mostly(NAMES, SAFE_TEXT | HOSTILE | ANYTHING),
         "input": mostly(ONE_INPUT, ANY_INPUT | ANYTHING),
         "tag": mostly(SAFE_TEXT, HOSTILE | ANYTHING),
     },

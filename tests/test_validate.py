@@ -24,6 +24,7 @@ from ci_async._checks import job_id as check_job_id
 from ci_async._config import bucket_name, endpoint_url, region_name
 from ci_async._create import CreateJobRequest
 from ci_async._query import ListFilters
+from ci_async.testing import Emulator
 
 from ._session_support import BUCKET, REGION, CountingSigner, Recorder, session_for
 
@@ -463,12 +464,26 @@ def test_records_refuse_naive_times_when_built() -> None:
         TimeInterval(NAIVE, None)
 
 
+@pytest.mark.parametrize("name", ["n", "转码-job_1", "x" * 128, "2024-05-01_daily"])
+async def test_names_the_service_allows_are_sent(name: str) -> None:
+    """Letters (Chinese ones too), digits, ``_`` and ``-``: the create pages' rule."""
+    emulator = Emulator()
+    async with emulator.session() as session:
+        job = await session.create_job(name=name, input=JobInput(prefix="p/"), **WF)  # type: ignore[arg-type]
+
+    assert name == job.name == emulator.job(job.job_id).name
+
+
 @pytest.mark.parametrize(
     ("kwargs", "exc"),
     [
         ({"name": "", "input": JobInput(prefix="p/"), **WF}, ValueError),
         ({"name": "x" * 129, "input": JobInput(prefix="p/"), **WF}, ValueError),
         ({"name": "   ", "input": JobInput(prefix="p/"), **WF}, ValueError),
+        ({"name": "my job", "input": JobInput(prefix="p/"), **WF}, ValueError),
+        ({"name": "v1.2", "input": JobInput(prefix="p/"), **WF}, ValueError),
+        ({"name": "a/b", "input": JobInput(prefix="p/"), **WF}, ValueError),
+        ({"name": " n", "input": JobInput(prefix="p/"), **WF}, ValueError),
         ({"name": 5, "input": JobInput(prefix="p/"), **WF}, TypeError),
         ({"name": "n", "input": JobInput(), **WF}, ValueError),
         ({"name": "n", "input": JobInput(prefix="p/", object="o"), **WF}, ValueError),
@@ -499,6 +514,15 @@ def test_records_refuse_naive_times_when_built() -> None:
             ValueError,
         ),
         ({"name": "n", "input": JobInput(prefix="p/"), **WF, "time_interval": (1, 2)}, TypeError),
+        (
+            {
+                "name": "n",
+                "input": JobInput(prefix="p/"),
+                **WF,
+                "time_interval": TimeInterval(None, datetime.max.replace(tzinfo=timezone.utc)),
+            },
+            ValueError,
+        ),
     ],
 )
 async def test_invalid_creates_raise_before_any_request(

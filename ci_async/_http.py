@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import inspect
 import logging
 import math
 import socket
@@ -246,7 +247,10 @@ class Sender:
             await self._acquire(lanes.slots, request, sent)
             client = lanes.take()
             try:
-                await self._settings.signer.sign(request)
+                signing = self._settings.signer.sign(request)
+                if not inspect.isawaitable(signing):
+                    _not_async(self._settings.signer, signing)
+                await signing
                 if sent is not None and not lanes.traced:
                     sent.set()  # (no word from the transport when it is written)
                 started = time.perf_counter()
@@ -387,6 +391,14 @@ class _Failure:
             retryable=retryable_exception(exc, idempotent=idempotent) and not no_such_host,
             no_such_host=no_such_host,
         )
+
+
+def _not_async(signer: object, returned: object) -> NoReturn:
+    msg = (
+        f"{type(signer).__name__}.sign must be a coroutine function (async def): "
+        f"it returned {type(returned).__name__}, not an awaitable"
+    )
+    raise TypeError(msg)
 
 
 def _on_written(sent: anyio.Event) -> Callable[[str, dict[str, Any]], Awaitable[None]]:

@@ -384,6 +384,28 @@ async def test_a_user_supplied_client_runs_its_hooks() -> None:
     assert ["/inventorytriggerjob/j00000001"] == seen
 
 
+class SyncSigner:
+    """A signer whose ``sign`` is a plain function: it signs, and returns ``None``."""
+
+    def sign(self, request: httpx.Request) -> None:
+        request.headers["Authorization"] = "q-sign-algorithm=sha1"
+
+
+async def test_a_signer_whose_sign_is_not_async_is_named_in_a_type_error() -> None:
+    """``sign`` must return an awaitable: a plain one is refused, naming it, with no request."""
+    recorder = Recorder(DescribeService())
+    async with Session(
+        BUCKET,
+        REGION,
+        signer=SyncSigner(),
+        transport=recorder.transport(),  # type: ignore[arg-type]
+    ) as session:
+        with pytest.raises(TypeError, match=r"SyncSigner\.sign must be a coroutine function"):
+            await session.get_job("j00000001")
+
+    assert [] == recorder.requests
+
+
 async def test_a_user_supplied_clients_defaults_apply_to_every_request() -> None:
     """A http_client's default query parameters, cookies, headers and timeout are all sent."""
     recorder = Recorder(ListService(3))

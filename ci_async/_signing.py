@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "COS_TOKEN_HEADER",
     "TOKEN_HEADER",
     "CosSigner",
     "Credentials",  # re-exported: defined in ._credentials
@@ -53,8 +54,10 @@ __all__ = [
     "sign_v5",
 ]
 
-#: The header that carries the token of temporary credentials on CI hosts.
+#: The header that carries the token of temporary credentials on CI hosts ...
 TOKEN_HEADER = "x-ci-security-token"  # noqa: S105 (a header name, not a secret)
+#: ... and on COS hosts (``<bucket>.cos.<region>.myqcloud.com``).
+COS_TOKEN_HEADER = "x-cos-security-token"  # noqa: S105 (a header name, not a secret)
 
 #: Headers CosSigner signs by exact (lower-case) name ...
 _SIGNED_HEADERS = frozenset({"host", "content-type", "content-md5", "content-length", "date"})
@@ -290,8 +293,9 @@ class CosSigner:
     Signed: the path, every query parameter (value-less ones as ``name=``),
     and the headers ``host``, ``content-type``, ``content-md5``,
     ``content-length``, ``date`` and every ``x-ci-*`` / ``x-cos-*`` header.
-    With temporary credentials the ``x-ci-security-token`` header is set (and
-    signed) too.
+    With temporary credentials the token header is set (and signed) too:
+    ``x-ci-security-token``, or ``x-cos-security-token`` on a COS host
+    (``.cos.`` in its ``Host``), as the API page has it.
 
     The key time is quantised so that consecutive requests share it (and the
     derived key, which is cached): with ``now = clock()``,
@@ -387,7 +391,8 @@ class CosSigner:
         # last, and nothing after it can fail. No local here holds a secret in
         # clear (``creds`` hides its key and token in its repr).
         if creds.token is not None:
-            request.headers[TOKEN_HEADER] = creds.token
+            cos = ".cos." in request.headers.get("host", "")
+            request.headers[COS_TOKEN_HEADER if cos else TOKEN_HEADER] = creds.token
         key_time = self._key_time_at(now)
         if creds.secret_key is not self._sign_secret:
             self._sign_secret = creds.secret_key

@@ -336,6 +336,32 @@ async def test_token_header_is_set() -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("url", "headers", "expected"),
+    [
+        ("https://b-1250000000.cos.ap-beijing.myqcloud.com/x", {}, "x-cos-security-token"),
+        ("https://b-1250000000.ci.ap-beijing.myqcloud.com/x", {}, "x-ci-security-token"),
+        (  # an endpoint by address, the bucket's host named in Host
+            "http://10.0.0.1/x",
+            {"Host": "b-1250000000.cos.ap-beijing.myqcloud.com"},
+            "x-cos-security-token",
+        ),
+    ],
+)
+async def test_the_token_header_is_the_hosts(
+    url: str, headers: dict[str, str], expected: str
+) -> None:
+    """``x-cos-security-token`` on COS hosts, ``x-ci-security-token`` on CI hosts (API page)."""
+    request = httpx.Request("GET", url, headers=headers)
+    await CosSigner(Credentials(SECRET_ID, SECRET_KEY, TOKEN), clock=lambda: T0).sign(request)
+
+    tokens = [name for name in request.headers if name.endswith("security-token")]
+    assert [expected] == tokens
+    assert TOKEN == request.headers[expected]
+    assert expected in parse_authorization(request.headers["Authorization"])["q-header-list"]
+
+
+@pytest.mark.anyio
 async def test_token_header_is_signed() -> None:
     """The token header is listed and covered by the signature."""
     request = await _sign(CosSigner(Credentials(SECRET_ID, SECRET_KEY, TOKEN), clock=lambda: T0))

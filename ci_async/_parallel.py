@@ -76,9 +76,9 @@ from ._errors import PaginationError
 from ._models import JobPage
 from ._parallel_check import BoundCheck
 from ._parallel_token import Snapshot, WindowState, expressible, far_end, when
-from ._parallel_window import Window, creation_second
+from ._parallel_window import Window, creation_second, known_ends
 from ._query import Fetch, PageQuery
-from ._repeats import drop_repeats, token_digest
+from ._repeats import drop_repeats, once_timeless, token_digest
 
 __all__ = ["ParallelPages"]
 
@@ -131,6 +131,7 @@ class ParallelPages:
         self._deadline_at = deadline_at
         self._filters = filters
         self._handed_out = 0
+        self._timeless: set[str] = set()  # (see once_timeless)
         # Jobs buffered, in pages' worth (see _per_page): at most ``lookahead`` before
         # the window a request is for, and ``max_buffered`` in all.
         self._lookahead = 2 * parallel
@@ -210,11 +211,11 @@ class ParallelPages:
             if head.pages:
                 before = self.snapshot()
                 _, page = head.pages.popleft()
-                self._handed_out += len(page.jobs)
+                jobs = once_timeless(page.jobs, self._timeless)
+                self._handed_out += len(jobs)
                 if head.done and not head.pages and head.pending is None and head.error is None:
                     self._windows.popleft()
-                after = self.snapshot()
-                return before, attrs.evolve(page, next_token=None), after
+                return before, attrs.evolve(page, jobs=jobs, next_token=None), self.snapshot()
             if head.error is not None:
                 error, head.error = head.error, None
                 raise error
@@ -609,20 +610,19 @@ class ParallelPages:
         if following is not None and page.jobs and asked == self._page_size:
             # More to come: this page is as full as the service makes them.
             self._full_page = max(self._full_page or 0, len(page.jobs))
-        if seconds and seconds[-1] is not None:
-            window.position = seconds[-1]
+        first, last = known_ends(seconds)  # (a job with no time says nothing of where)
+        if last is not None:
+            window.position = last
             if cut and not self._unbounded and following is not None:
-                self._cut_head(window, seconds[-1])
+                self._cut_head(window, last)
         kept = tuple(job for job, second in zip(jobs, seconds, strict=True) if window.keeps(second))
         if self._check.looking:
             self._check.follow(window, jobs, seconds, 5 * self._per_page)
-        if len(page.jobs) >= self._per_page and seconds:
-            first, last = seconds[0], seconds[-1]
-            if first is not None and last is not None:
-                window.stride = self._stride = abs(last - first)
+        if len(page.jobs) >= self._per_page and first is not None and last is not None:
+            window.stride = self._stride = abs(last - first)
         window.pages.append((token, JobPage(kept, None, page.request_id)))
         window.token = following
-        if following is None or self._beyond(window, seconds):
+        if following is None or window.passed(last, ascending=self._ascending):
             window.done = True
         else:
             digest = token_digest(following)
@@ -660,15 +660,6 @@ class ParallelPages:
         if edge is not None:
             self._windows.append(Window(edge, None) if self._ascending else Window(None, edge))
         self._frontier = None
-
-    def _beyond(self, window: Window, seconds: Sequence[int | None]) -> bool:
-        """Whether the chain has passed its window's far edge (the rest is another's)."""
-        last = seconds[-1] if seconds else None
-        if last is None:
-            return False
-        if self._ascending:
-            return window.hi is not None and last >= window.hi
-        return window.lo is not None and last < window.lo
 
     def _first_width(self, seconds: Sequence[int | None]) -> int:
         """The first windows' width: what the head's first page spanned, for a page."""

@@ -11,13 +11,25 @@ import attrs
 from ._background import BackgroundRequest
 from ._models import Job, JobPage
 
-__all__ = ["Window", "creation_second"]
+__all__ = ["Window", "creation_second", "known_ends"]
 
 
 def creation_second(job: Job) -> int | None:
     """The whole second ``job`` was created in (``None``: the service gave no time)."""
     created = job.creation_time
     return None if created is None else math.floor(created.timestamp())
+
+
+def known_ends(seconds: Sequence[int | None]) -> tuple[int | None, int | None]:
+    """The first and the last of ``seconds`` that are known: where a page starts and ends.
+
+    A job the service gives no creation time (``None``) says nothing of where
+    its chain stands, wherever it comes on the page.
+    """
+    if seconds and seconds[0] is not None and seconds[-1] is not None:
+        return seconds[0], seconds[-1]
+    known = [second for second in seconds if second is not None]
+    return (known[0], known[-1]) if known else (None, None)
 
 
 @attrs.define
@@ -102,6 +114,14 @@ class Window:
             steps = max(1, round((position + 1 - middle) / stride))
             aligned = position - steps * stride + 1
         return aligned if start < aligned < end else middle
+
+    def passed(self, last: int | None, *, ascending: bool) -> bool:
+        """Whether a chain whose page ended at second ``last`` is past its far edge."""
+        if last is None:
+            return False
+        if ascending:
+            return self.hi is not None and last >= self.hi
+        return self.lo is not None and last < self.lo
 
     def held(self) -> int:
         """The jobs in its buffered pages."""

@@ -17,7 +17,7 @@ from ._text import shown
 
 _logger = logging.getLogger("ci_async")
 
-__all__ = ["drop_repeats", "token_digest"]
+__all__ = ["drop_repeats", "once_timeless", "token_digest"]
 
 
 def token_digest(token: str) -> bytes:
@@ -48,3 +48,24 @@ def drop_repeats(
         None if request_id is None else shown(request_id),  # server text: escaped, cut
     )
     return tuple(kept), ids
+
+
+def once_timeless(jobs: tuple[Job, ...], seen: set[str]) -> tuple[Job, ...]:
+    """``jobs`` without the jobs with no creation time already in ``seen``, which takes the rest.
+
+    A parallel listing's windows keep what was created in their own seconds,
+    and ask for a second beyond their edges: a job the service prints with no
+    creation time (``-``) belongs to none, and every window that receives it
+    keeps it. Handed out the first time only, it comes once; ``seen`` grows
+    with such jobs only.
+    """
+    if all(job.creation_time is not None for job in jobs):
+        return jobs
+    kept: list[Job] = []
+    for job in jobs:
+        if job.creation_time is None:
+            if job.job_id in seen:
+                continue
+            seen.add(job.job_id)
+        kept.append(job)
+    return tuple(kept)

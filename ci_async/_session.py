@@ -253,9 +253,7 @@ class Session:
                 strings, or ``"All"``), sent comma-joined.
             order: ``"desc"`` (newest first, the default) or ``"asc"``.
             created_after: Aware datetime: jobs created at or after it (sent
-                in Beijing time, as on the API page, whatever its offset; the
-                service's bounds name whole seconds, so a fraction of a second
-                is rounded up to the next one).
+                in Beijing time, as on the API page; a fraction rounded up).
             created_before: Aware datetime: jobs created at or before it.
             workflow_id: Only jobs of this workflow.
             job_id: Only this job.
@@ -318,8 +316,7 @@ class Session:
         only when the request certainly never left.
 
         Args:
-            name: The job's name: 1 to 128 letters (Chinese ones too), digits,
-                ``_`` and ``-``, as the service allows.
+            name: The job's name: 1 to 128 letters, digits, ``_`` and ``-``.
             input: What to process: exactly one of prefix, manifest, url_file, object.
             workflow_ids: The workflows to trigger.
             tag: The processing kind of a ``Job`` job.

@@ -63,6 +63,8 @@ class ListService:
             as a service that does not know them would.
         most_requests: Fail the test (from the request beyond them) after this
             many requests in all.
+        timeless: The jobs (by index) whose creation time it prints as ``-``
+            while it compares the bounds with it.
         queries: Every request's query parameters, in the order they arrived.
         served: The jobs its answers held, in all.
         most_in_flight: The most requests it was answering at once.
@@ -76,6 +78,7 @@ class ListService:
     read_offsets: bool = True
     ignore: tuple[str, ...] = ()
     most_requests: int | None = None
+    timeless: frozenset[int] = frozenset()
     queries: list[dict[str, str]] = attrs.Factory(list)
     served: int = 0
     most_in_flight: int = 0
@@ -156,11 +159,12 @@ class ListService:
         self.served += len(page)
         for index in page:
             second = datetime.fromtimestamp(self.created[index] // 1000, timezone.utc)
+            printed = "-" if index in self.timeless else second.strftime(WIRE_TIME)
             parts.append(
                 f"<JobsDetail><Code>Success</Code><Message/><Type>Job</Type>"
                 f"<Name>outside-{index}</Name><JobId>{self.job_id(index)}</JobId>"
                 f"<State>{STATES[index % 3]}</State>"
-                f"<CreationTime>{second.strftime(WIRE_TIME)}</CreationTime>"
+                f"<CreationTime>{printed}</CreationTime>"
                 "<StartTime>-</StartTime><EndTime>-</EndTime></JobsDetail>"
             )
         following = offset + size
@@ -266,6 +270,34 @@ async def test_jobs_created_on_whole_seconds_are_no_proof_of_the_end_bound(order
     assert service.expected(ascending=order == "asc") == sequential
     assert checked_seconds(service)  # (the check was made, and passed)
     assert sequential == parallel
+
+
+@pytest.mark.parametrize("bounds", ["inclusive", "exclusive"])
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_a_job_printed_with_no_creation_time_is_handed_out_once(
+    bounds: str, order: str
+) -> None:
+    """A job whose ``CreationTime`` is ``-`` belongs to no window: it comes once.
+
+    Every window that receives it (those whose extra second holds it) kept
+    it: it came twice. Each job without a creation time is handed out the
+    first time only; every other job comes in the sequential listing's order.
+    """
+    rng = random.Random(4)
+    begin = milliseconds(START)
+    created = [begin + rng.randrange(3600 * 1000) for _ in range(600)]
+    timeless = frozenset(rng.sample(range(600), 40))
+    service = ListService(created, bounds=bounds, timeless=timeless)
+    async with session(service.transport()) as client:
+        sequential = await listed(client, order=order, page_size=10)
+        parallel = await listed(client, order=order, page_size=10, parallel=8)
+
+    hidden = {service.job_id(index) for index in timeless}
+    assert 600 == len(sequential) == len(set(sequential))
+    assert sorted(sequential) == sorted(parallel)
+    assert [job for job in sequential if job not in hidden] == [
+        job for job in parallel if job not in hidden
+    ]
 
 
 @pytest.mark.parametrize("precision", ["millisecond", "second"])

@@ -340,12 +340,13 @@ def _built(doc: dict[str, Any], body: bytes | str, build: Any) -> Any:
 
 
 def _jobs(response: dict[str, Any]) -> tuple[Job, ...]:
-    if "JobsDetail" not in response:
+    """The jobs of the ``JobsDetail`` elements; an empty one (``<JobsDetail/>``) holds none."""
+    details = response.get("JobsDetail")
+    if details is None:
         return ()
-    details = response["JobsDetail"]
-    if type(details) is not list:  # one element (xmltodict gives it alone), maybe empty
+    if type(details) is not list:  # one element (xmltodict gives it alone)
         return (_job(details),)
-    return tuple([_job(detail) for detail in details])
+    return tuple([_job(detail) for detail in details if detail is not None])
 
 
 def decode_list(body: bytes | str) -> JobPage:

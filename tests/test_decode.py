@@ -313,6 +313,16 @@ def test_non_exist_ids_repeated_elements() -> None:
     assert ("a", "b") == decode_describe(body)[1]
 
 
+def test_an_empty_jobs_detail_is_no_job() -> None:
+    """``<JobsDetail/>`` (how some writers put an empty list) holds no job, on any page."""
+    jobs, missing, _ = decode_describe(
+        _response("<JobsDetail/>", "<NonExistJobIds>x</NonExistJobIds>")
+    )
+    assert ((), ("x",)) == (jobs, missing)
+    page = decode_list(_response("<JobsDetail/>" + _detail() + "<JobsDetail></JobsDetail>"))
+    assert ["j1"] == [job.job_id for job in page.jobs]
+
+
 def test_describe_found_and_missing() -> None:
     """A describe answer can hold jobs and missing ids together."""
     jobs, missing, _ = decode_describe(_response(_detail(), "<NonExistJobIds>x</NonExistJobIds>"))
@@ -409,7 +419,6 @@ def test_huge_text_decodes() -> None:
         (_detail(JobId="<JobId/>"), "JobId"),
         (_detail(Type=None), "Type"),
         (_detail(State=None), "State"),
-        ("<JobsDetail/>", "JobsDetail"),
         ("<JobsDetail>text</JobsDetail>", "JobsDetail"),
         (_detail(CreationTime="<CreationTime>yesterday</CreationTime>"), "CreationTime"),
         (
@@ -458,7 +467,7 @@ def test_parse_error_carries_a_snippet() -> None:
 def test_shape_error_carries_a_snippet() -> None:
     """A shape error shows the start of the body too."""
     with pytest.raises(ResponseParseError) as info:
-        decode_list(_response("<JobsDetail/>"))
+        decode_list(_response("<JobsDetail>text</JobsDetail>"))
     assert info.value.snippet.startswith("<Response><RequestId>r</RequestId>")
 
 

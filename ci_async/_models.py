@@ -392,9 +392,9 @@ class Job:
         input: What the job processes.
         operation: What the job does.
         raw: The ``JobsDetail`` element as decoded from the XML (nested dicts,
-            lists and strings; XML attributes, which the service does not
-            send, are not kept), so that no field the service adds is lost.
-            Treat it as read-only.
+            lists and strings, each text stripped of surrounding whitespace;
+            XML attributes, which the service does not send, are not kept),
+            so that no field the service adds is lost. Treat it as read-only.
     """
 
     job_id: str = attrs.field(validator=_non_empty_str)

@@ -784,10 +784,10 @@ ANY_INPUT = st.builds(
     object=st.none() | HOSTILE,
 )
 #: Job names the service allows: letters (any script), digits, ``_`` and ``-``.
-NAMES = st.from_regex(r"[\w-]{1,30}", fullmatch=True)
+JOB_NAMES = st.from_regex(r"[\w-]{1,30}", fullmatch=True)
 WORKFLOW = st.fixed_dictionaries(
     {
-        "name": mostly(NAMES, SAFE_TEXT | HOSTILE | ANYTHING),
+        "name": mostly(JOB_NAMES, SAFE_TEXT | HOSTILE | ANYTHING),
         "input": mostly(ONE_INPUT, ANY_INPUT | ANYTHING),
         "workflow_ids": mostly(
             st.lists(SAFE_IDS, min_size=1, max_size=3), st.lists(HOSTILE, max_size=3) | ANYTHING
@@ -804,7 +804,7 @@ WORKFLOW = st.fixed_dictionaries(
 )
 JOB = st.fixed_dictionaries(
     {
-        "name": mostly(NAMES, SAFE_TEXT | HOSTILE | ANYTHING),
+        "name": mostly(JOB_NAMES, SAFE_TEXT | HOSTILE | ANYTHING),
         "input": mostly(ONE_INPUT, ANY_INPUT | ANYTHING),
         "tag": mostly(SAFE_TEXT, HOSTILE | ANYTHING),
     },

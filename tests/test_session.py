@@ -397,8 +397,8 @@ async def test_a_signer_whose_sign_is_not_async_is_named_in_a_type_error() -> No
     async with Session(
         BUCKET,
         REGION,
-        signer=SyncSigner(),
-        transport=recorder.transport(),  # type: ignore[arg-type]
+        signer=SyncSigner(),  # type: ignore[arg-type]
+        transport=recorder.transport(),
     ) as session:
         with pytest.raises(TypeError, match=r"SyncSigner\.sign must be a coroutine function"):
             await session.get_job("j00000001")

@@ -34,7 +34,7 @@ from ._parallel_token import (
 from ._query import ListFilters, PageQuery
 from ._repeats import drop_repeats, token_digest
 
-__all__ = ["FetchPage", "JobIterator"]
+__all__ = ["FetchPage", "JobIterator", "PageIterator"]
 
 #: ``fetch(query, deadline_at)``: one page, retries included.
 FetchPage = Callable[[PageQuery, float | None], Awaitable[JobPage]]
@@ -228,7 +228,7 @@ class JobIterator(AsyncIterator[Job]):
         finally:
             self._busy = False
 
-    def pages(self) -> AsyncIterator[JobPage]:
+    def pages(self) -> PageIterator:
         """Iterate page by page instead of job by job.
 
         Each page's ``next_token`` is the token to resume after it (the
@@ -236,8 +236,9 @@ class JobIterator(AsyncIterator[Job]):
         yielded as the service sends them, empty ones included, within ``limit``.
 
         Returns:
-            An async iterator of :class:`~ci_async.JobPage`, sharing this
-            iterator's state (closing either closes both).
+            A :class:`~ci_async.PageIterator`: an async iterator of
+            :class:`~ci_async.JobPage`, sharing this iterator's state (closing
+            either closes both), usable with ``async with``.
 
         Raises:
             RuntimeError: Jobs were already taken from this iterator one by one.
@@ -246,7 +247,7 @@ class JobIterator(AsyncIterator[Job]):
             msg = "this JobIterator is already being iterated job by job; use one or the other"
             raise RuntimeError(msg)
         self._mode = "pages"
-        return _PageIterator(self)
+        return PageIterator(self)
 
     async def _next_page(self) -> JobPage:
         self._begin("pages")
@@ -527,23 +528,35 @@ def _weak_hook(
     return hook
 
 
-class _PageIterator:
-    """``JobIterator.pages()``: the same state, one page per step."""
+class PageIterator(AsyncIterator[JobPage]):
+    """The pages of a listing, as :meth:`JobIterator.pages` returns them.
+
+    An async iterator of :class:`~ci_async.JobPage` over the state of the
+    :class:`~ci_async.JobIterator` it came from: closing either closes both.
+    Close it as that one, with :meth:`aclose`, ``async with`` or
+    ``contextlib.aclosing()``::
+
+        async with ci.list_jobs(page_size=100).pages() as pages:
+            async for page in pages:
+                save(page.jobs, checkpoint=page.next_token)
+
+    Not constructed directly.
+    """
 
     def __init__(self, jobs: JobIterator) -> None:
         self._jobs = jobs
 
-    def __aiter__(self) -> _PageIterator:
+    def __aiter__(self) -> PageIterator:
         return self
 
     async def __anext__(self) -> JobPage:
         return await self._jobs._next_page()
 
     async def aclose(self) -> None:
-        """Close the underlying :class:`JobIterator`."""
+        """Close the underlying :class:`JobIterator` (see :meth:`JobIterator.aclose`)."""
         await self._jobs.aclose()
 
-    async def __aenter__(self) -> _PageIterator:
+    async def __aenter__(self) -> PageIterator:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

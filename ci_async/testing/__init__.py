@@ -38,6 +38,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .. import _publish
+
 if TYPE_CHECKING:
     from ._clock import FakeClock
     from ._emulator import DEFAULT_CREDENTIALS, Emulator
@@ -74,16 +76,22 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        msg = f"module {__name__!r} has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(importlib.import_module(home, __name__), name)
-    if isinstance(value, type):
-        value.__module__ = __name__
-    globals()[name] = value
-    return value
+# Only at run time: to type checkers, a module-level __getattr__ would make every
+# misspelt name an attribute (``from ci_async.testing import Emulater`` an Any).
+# They see each name it serves imported above instead.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        home = _HOMES.get(name)
+        if home is None:
+            msg = f"module {__name__!r} has no attribute {name!r}"
+            raise AttributeError(msg)
+        value = getattr(importlib.import_module(home, __name__), name)
+        if isinstance(value, type):
+            # Its annotations resolved where it is defined, then named ci_async.testing's.
+            _publish(value, __name__)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:

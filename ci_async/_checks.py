@@ -15,6 +15,8 @@ import unicodedata
 from datetime import datetime
 from typing import TypeVar
 
+from ._wire import BEIJING, format_time
+
 __all__ = [
     "aware_datetime",
     "enum_value",
@@ -153,6 +155,27 @@ def aware_datetime(value: object, name: str) -> datetime:
         msg = f"{name} must be timezone-aware (e.g. datetime.now(timezone.utc)), got {value!r}"
         raise ValueError(msg)
     return value
+
+
+def wire_datetime(value: object, name: str) -> datetime:
+    """An aware datetime that can be sent as the service writes times: in Beijing time.
+
+    Raises:
+        TypeError: ``value`` is not a datetime.
+        ValueError: It is naive, its UTC offset is not whole minutes, or it
+            has no Beijing time (within hours of ``datetime.min``/``max``).
+    """
+    checked = aware_datetime(value, name)
+    try:
+        format_time(checked)  # (a UTC offset of whole minutes)
+        checked.astimezone(BEIJING)  # how it is sent: it must exist in Beijing time too
+    except OverflowError:
+        msg = f"{name} is out of range: {checked.isoformat()} has no Beijing time"
+        raise ValueError(msg) from None
+    except ValueError as exc:
+        msg = f"{name}: {exc}"
+        raise ValueError(msg) from None
+    return checked
 
 
 def enum_value(value: object, enum_type: type[_E], name: str) -> _E:

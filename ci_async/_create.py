@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
 import attrs
 
-from ._checks import optional_text, positive_int, require_str
+from ._checks import optional_text, positive_int, require_str, wire_datetime
 from ._config import bucket_name, region_name
 from ._models import JobInput, JobParam, JobType, Operation, Output, TimeInterval
 from ._wire import BEIJING, format_time
@@ -84,24 +83,11 @@ def _job_fields(operation: Operation) -> list[str]:
     return [name for name in _JOB_FIELDS if getattr(operation, name) is not None]
 
 
-def _sendable(value: datetime | None, name: str) -> None:
-    """``value`` can be sent as it is: in Beijing time (see :func:`_encode_operation`)."""
-    if value is None:
-        return
-    try:
-        format_time(value.astimezone(BEIJING))
-    except OverflowError:
-        msg = f"time_interval.{name} is out of range: {value.isoformat()} has no Beijing time"
-        raise ValueError(msg) from None
-    except ValueError as exc:
-        msg = f"time_interval.{name}: {exc}"
-        raise ValueError(msg) from None
-
-
 def _time_interval(interval: TimeInterval) -> None:
     start, end = interval.start, interval.end
-    _sendable(start, "start")
-    _sendable(end, "end")
+    for name, value in (("start", start), ("end", end)):
+        if value is not None:
+            wire_datetime(value, f"time_interval.{name}")  # (sent in Beijing time)
     if start is not None and end is not None and start > end:
         msg = "time_interval.start is later than time_interval.end"
         raise ValueError(msg)

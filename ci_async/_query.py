@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import anyio
 import attrs
 
-from ._checks import aware_datetime, enum_value, optional_text
+from ._checks import enum_value, optional_text, wire_datetime
 from ._models import JobPage, JobState, JobType
 from ._wire import BEIJING, format_time
 
@@ -70,21 +70,8 @@ def _order(value: object) -> str | None:
 
 
 def _wire_datetime(value: object, name: str) -> datetime | None:
-    """An aware datetime that the wire format can carry (whole-minute UTC offset)."""
-    if value is None:
-        return None
-    checked = aware_datetime(value, name)
-    try:
-        format_time(checked)
-    except ValueError as exc:
-        msg = f"{name}: {exc}"
-        raise ValueError(msg) from None
-    try:
-        checked.astimezone(BEIJING)  # how it is sent: it must exist in Beijing time too
-    except OverflowError:
-        msg = f"{name} is out of range: {checked.isoformat()} has no Beijing time"
-        raise ValueError(msg) from None
-    return checked
+    """``None``, or an aware datetime that the wire format can carry (see :func:`wire_datetime`)."""
+    return None if value is None else wire_datetime(value, name)
 
 
 def _after(value: object) -> datetime | None:

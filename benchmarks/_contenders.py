@@ -93,6 +93,8 @@ class ListOptions:
     prefetch: bool = True
     work: float = 0.0
     parallel: int | None = None
+    #: ci_async only: ``Session(parse_processes=...)``, list pages parsed in worker processes.
+    parse_processes: int = 0
     #: The floor only: list these ``[lo, hi)`` creation seconds at once (see
     #: :func:`list_floor_httpx_windows`); ``None``: one sequential chain.
     windows: tuple[tuple[int, int], ...] | None = attrs.field(default=None, converter=_windows)
@@ -202,7 +204,7 @@ def _list_params(token: str, size: int) -> list[tuple[str, str]]:
 
 
 def _plain(options: ListOptions, name: str) -> None:
-    if options.work or options.parallel or options.windows:
+    if options.work or options.parallel or options.windows or options.parse_processes:
         msg = f"{name} lists sequentially with no consumer work"
         raise ValueError(msg)
 
@@ -217,7 +219,8 @@ async def list_ci_async(name: str, target: Target, options: ListOptions) -> List
     extra: dict[str, Any] = {}
     if options.parallel:
         extra["parallel"] = options.parallel
-    async with session(target, ci_transport(name)) as ci:
+    processes = {"parse_processes": options.parse_processes} if options.parse_processes else {}
+    async with session(target, ci_transport(name), **processes) as ci:
         jobs = ci.list_jobs(page_size=options.size, prefetch=options.prefetch, **extra)
         if options.work:
             async with jobs:

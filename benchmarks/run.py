@@ -70,6 +70,8 @@ REGION = "ap-beijing"
 LATENCY = 0.020  # seconds per request, the latency rows
 WORK = 0.010  # seconds of awaited consumer work per page, the prefetch row
 PARALLEL = 8
+#: Worker processes the list pages are parsed in, in the rows that say so.
+PARSE_PROCESSES = 1
 INFLIGHT = 64
 TOKEN_BYTES = 60_000
 SCENARIOS = (
@@ -808,11 +810,12 @@ def parallel_check(jobs: int, size: int) -> Goal:
     )
 
 
-def parallel_rows(jobs: int, size: int) -> list[tuple[str, str, float]]:
+def parallel_rows(jobs: int, size: int, processes: int = 0) -> list[tuple[str, str, float]]:
     k = f"{jobs // 1000}k{_per_page(size)}"
+    how = f"parallel={PARALLEL}" + (f", parse_processes={processes}" if processes else "")
     return [
-        (f"list {k}, 20 ms: parallel={PARALLEL} / sequential", "sequential", 4.0),
-        (f"list {k}, 20 ms: parallel={PARALLEL} / sdk", c.SDK, 5.0),
+        (f"list {k}, 20 ms: {how} / sequential", "sequential", 4.0),
+        (f"list {k}, 20 ms: {how} / sdk", c.SDK, 5.0),
     ]
 
 
@@ -841,6 +844,8 @@ def scenario_parallel(
     par = f"{c.CI_HTTPX} parallel={PARALLEL}"
     sequential = f"{c.CI_HTTPX} sequential"
     ceiling = f"{c.FLOOR_HTTPX} {PARALLEL} windows known in advance"
+    processes = f"parse_processes={PARSE_PROCESSES}"
+    in_worker = f"{par}, {processes}"
     listing = {"op": "list", "target": target, "options": {"size": size}}
     entries: dict[str, Entry] = {
         par: (pool[c.CI_HTTPX], {**listing, "options": {"size": size, "parallel": PARALLEL}}),
@@ -851,6 +856,11 @@ def scenario_parallel(
         windows = asyncio.run(c.equal_windows(server.target, PARALLEL))
         options = {"size": size, "windows": windows}
         entries[ceiling] = (pool[c.FLOOR_HTTPX], {**listing, "options": options})
+        # The client's CPU spread over two processes: pages parsed in a worker.
+        options = {"size": size, "parallel": PARALLEL, "parse_processes": PARSE_PROCESSES}
+        entries[in_worker] = (pool[c.CI_HTTPX], {**listing, "options": options})
+        options = {"size": size, "parse_processes": PARSE_PROCESSES}
+        entries[f"{sequential}, {processes}"] = (pool[c.CI_HTTPX], {**listing, "options": options})
     runs = contest(
         report,
         key,
@@ -874,6 +884,10 @@ def scenario_parallel(
     for row, theirs, target_ratio in parallel_rows(jobs, size):
         other = sequential if theirs == "sequential" else theirs
         report.goals.append(ratio(runs, par, other, row, target_ratio))
+    if in_worker in runs:
+        for row, theirs, target_ratio in parallel_rows(jobs, size, PARSE_PROCESSES):
+            other = sequential if theirs == "sequential" else theirs
+            report.goals.append(ratio(runs, in_worker, other, row, target_ratio))
     # verify() and every timed run compared the digests of the ids in order: they matched.
     report.goals.append(attrs.evolve(parallel_check(jobs, size), value=1.0))
 

@@ -28,6 +28,7 @@ import httpx
 from . import _checks
 from ._checks import require_str
 from ._credentials import Credentials, CredentialsProvider
+from ._parsing import MAX_PARSE_PROCESSES
 from ._retry import RetryPolicy
 from ._signing import CosSigner, Signer
 
@@ -272,6 +273,8 @@ class Settings:
         transport: The transport each request is handed to directly, or
             ``None`` for httpx's own (:class:`httpx.AsyncHTTPTransport`),
             through the session's clients.
+        parse_processes: The most worker processes list pages are parsed in
+            at once; 0: on the event loop.
     """
 
     target: Target
@@ -283,6 +286,7 @@ class Settings:
     max_in_flight: int
     http_client: httpx.AsyncClient | None
     transport: httpx.AsyncBaseTransport | None
+    parse_processes: int = 0
 
     @classmethod
     def build(
@@ -301,6 +305,7 @@ class Settings:
         max_connections: int | None,
         allow_insecure_http: bool,
         max_response_bytes: int | None,
+        parse_processes: int = 0,
     ) -> Settings:
         """Check ``Session``'s arguments (see there) and fill the gaps from the environment.
 
@@ -341,6 +346,9 @@ class Settings:
             max_in_flight=_in_flight(max_connections),
             http_client=http_client,
             transport=transport,
+            parse_processes=_checks.positive_int(
+                parse_processes, "parse_processes", minimum=0, maximum=MAX_PARSE_PROCESSES
+            ),
         )
 
 

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import anyio
 import attrs
 import httpx
 
@@ -29,13 +28,13 @@ from ._decode import (
     decode_job,
     decode_job_response,
     next_token_hint,
-    parse_document,
 )
 from ._errors import PaginationError
 from ._http import Pace, Sender
 from ._lookup import describe_many
 from ._models import Job, JobInput, JobLookup, JobPage, JobState, JobType, Output, TimeInterval
 from ._pagination import JobIterator
+from ._parsing import PageParser, let_the_loop_run
 from ._query import ListFilters, PageQuery
 from ._retry import RetryPolicy
 from ._signing import Signer
@@ -45,6 +44,7 @@ __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "Session"]
 
 _JOBS = "/inventorytriggerjob"
 _DEFAULT_RETRY = RetryPolicy()
+_XML_BODY = {"Content-Type": "application/xml"}
 #: The default cap on a decoded response body: a full page of 100 jobs is ~150 KB.
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 
@@ -74,16 +74,17 @@ class Session:
             times the largest phase of ``timeout`` (30 s).
         retry: The :class:`~ci_async.RetryPolicy`, or ``None`` for one attempt.
         http_client: Use this client as is; the session never closes it.
-        transport: An httpx transport to hand each request to directly
-            (its ``handle_async_request``, with no client's hooks or logging
-            in between), e.g. :class:`~ci_async.AiohttpTransport` or an
-            emulator's; the session closes it. Default: httpx's own, through
-            the session's clients, which honour ``HTTP(S)_PROXY``.
+        transport: An httpx transport each request is handed to directly (no
+            client's hooks or logging between), e.g. :class:`~ci_async.AiohttpTransport`
+            or an emulator's; closed with the session. Default: httpx's own,
+            through the session's clients, which honour ``HTTP(S)_PROXY``.
         max_connections: The most requests in flight at once (further calls
             wait for a slot, up to the pool timeout); also the connections
             kept. Default: 64.
         allow_insecure_http: Accept plain ``http://`` to any host.
         max_response_bytes: The largest decoded body read (``None``: no limit).
+        parse_processes: Parse list pages in up to this many worker processes
+            (0 to 16; see :doc:`/performance`); default 0: on the event loop.
 
     Besides what each lists, every call may raise :class:`~ci_async.ServiceError`,
     :class:`~ci_async.TransportError`, :class:`~ci_async.ResponseParseError` and
@@ -113,6 +114,7 @@ class Session:
         max_connections: int | None = None,
         allow_insecure_http: bool = False,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        parse_processes: int = 0,
     ) -> None:
         try:
             settings = Settings.build(
@@ -129,12 +131,14 @@ class Session:
                 max_connections=max_connections,
                 allow_insecure_http=allow_insecure_http,
                 max_response_bytes=max_response_bytes,
+                parse_processes=parse_processes,
             )
         except ValueError:
             del endpoint  # may hold a password or a token: not in a traceback's locals
             raise
         self._sender = Sender(settings)
         self._target = settings.target
+        self._parser = PageParser(settings.parse_processes)
         self._background: set[BackgroundRequest[Any]] = set()
 
     def __repr__(self) -> str:
@@ -283,7 +287,7 @@ class Session:
         )
         self._sender.pool.check_open()
         return JobIterator(
-            functools.partial(_fetch_page, self._sender, filters, Pace()),
+            functools.partial(_fetch_page, self._sender, self._parser, filters, Pace()),
             check_open=self._sender.pool.check_open,
             background=self._background,
             page_size=page_size,
@@ -350,11 +354,7 @@ class Session:
             time_interval=time_interval,
         )
         response = await self._sender.send(
-            "POST",
-            _JOBS,
-            content=request.to_xml(),
-            headers={"Content-Type": "application/xml"},
-            idempotent=False,
+            "POST", _JOBS, content=request.to_xml(), headers=dict(_XML_BODY), idempotent=False
         )
         return decode_job_response(response.content)
 
@@ -371,7 +371,7 @@ class Session:
         self,
         job_id: str,
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 - the documented bound on the whole wait
+        timeout: float | None = None,
         poll_interval: float = 2.0,
         on_update: Callable[[Job], object] | None = None,
     ) -> Job:
@@ -401,23 +401,13 @@ class Session:
             )
 
 
-async def _let_the_loop_run() -> None:
-    """Let the tasks woken meanwhile (a timer due, I/O arrived) run before this one goes on.
-
-    Three checkpoints: in asyncio a due timer or a ready socket runs its
-    callback one turn of the loop after this task's first checkpoint (the
-    callbacks already queued go first), which completes a future, whose
-    waiting task then runs one turn later still. (A 1 ms ticker beside 6 ms
-    of work got in after 6 of 20 single checkpoints, 10 of 20 double ones,
-    every triple one.) Trio may run this task first within a turn; each more
-    checkpoint costs a few microseconds.
-    """
-    for _ in range(3):
-        await anyio.lowlevel.checkpoint()
-
-
 async def _fetch_page(
-    sender: Sender, filters: ListFilters, pace: Pace, query: PageQuery, deadline_at: float | None
+    sender: Sender,
+    parser: PageParser,
+    filters: ListFilters,
+    pace: Pace,
+    query: PageQuery,
+    deadline_at: float | None,
 ) -> JobPage:
     """One page of a listing (the ``fetch`` a :class:`JobIterator` calls)."""
     order = None if query.ascending is None else ("Asc" if query.ascending else "Desc")
@@ -444,9 +434,8 @@ async def _fetch_page(
     # The parse and the records each take their own turn of the loop (a few ms
     # per 100 jobs each): a garbage collection pass, which either can set off,
     # then adds to one of them, not to both and to what ran before.
-    await _let_the_loop_run()
-    doc = parse_document(body)
-    await _let_the_loop_run()
+    doc = await parser.parse(body)
+    await let_the_loop_run()
     page = build_list(doc, body)
     if page.request_id is None and REQUEST_ID_HEADER in response.headers:
         page = attrs.evolve(page, request_id=response.headers[REQUEST_ID_HEADER])

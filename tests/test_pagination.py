@@ -467,7 +467,7 @@ async def list_beside(
     before_build: Callable[[], None],
 ) -> list[str]:
     """List 30 jobs (3 pages, no prefetch) beside ``task``, hooks before each half of a decode."""
-    from ci_async import _decode, _session
+    from ci_async import _decode, _parsing, _session
 
     parse_document, build_list = _decode.parse_document, _decode.build_list
 
@@ -479,7 +479,7 @@ async def list_beside(
         before_build()
         return build_list(doc, body)
 
-    monkeypatch.setattr(_session, "parse_document", parse)
+    monkeypatch.setattr(_parsing, "parse_document", parse)
     monkeypatch.setattr(_session, "build_list", build)
     async with session_for(Recorder(ListService(30))) as session, anyio.create_task_group() as tg:
         tg.start_soon(task)

@@ -1,0 +1,121 @@
+"""``Session(parse_processes=N)``: list pages parsed in worker processes.
+
+The worker processes are :func:`anyio.to_process.run_sync`'s: each event loop
+starts its own on the first page and stops them when it ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import ci_async._parsing
+from ci_async import Credentials, ResponseParseError, Session
+from ci_async._parsing import parse_in_worker
+from ci_async.testing import Emulator, EmulatorServer
+
+from ._session_support import connect
+
+pytestmark = pytest.mark.anyio
+
+KEYS = Credentials("AKIDexample", "example-key")
+PAGE = (
+    b"<Response><JobsDetail><JobId>ab0123456789abcdef0123456789abcde</JobId></JobsDetail>"
+    b"<NextToken>next</NextToken></Response>"
+)
+
+
+@pytest.fixture(name="emulator", scope="module")
+def fixture_emulator() -> Emulator:
+    """An emulator with 700 jobs (read-only here)."""
+    emulator = Emulator(seed=11, record_requests=False)
+    emulator.generate(700)
+    return emulator
+
+
+@pytest.fixture(name="server", scope="module")
+def fixture_server(emulator: Emulator) -> Iterator[EmulatorServer]:
+    """The emulator on a loopback port."""
+    with emulator.serve() as server:
+        yield server
+
+
+def _session(emulator: Emulator, server: EmulatorServer | None, **kwargs: object) -> Session:
+    return connect(emulator, server, **kwargs)
+
+
+async def _ids(session: Session, **kwargs: object) -> list[str]:
+    async with session:
+        return [job.job_id async for job in session.list_jobs(**kwargs)]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [-1, 17, 100])
+def test_a_number_of_processes_out_of_bounds_is_refused(value: int) -> None:
+    with pytest.raises(ValueError, match=f"parse_processes must be between 0 and 16, got {value}"):
+        Session("examplebucket-1250000000", "ap-beijing", credentials=KEYS, parse_processes=value)
+
+
+@pytest.mark.parametrize("value", [True, 1.0, "2", None])
+def test_a_number_of_processes_that_is_no_int_is_refused(value: object) -> None:
+    with pytest.raises(TypeError, match="parse_processes must be an int"):
+        Session("examplebucket-1250000000", "ap-beijing", credentials=KEYS, parse_processes=value)  # type: ignore[arg-type]
+
+
+def test_the_worker_returns_the_document_or_why_it_was_refused() -> None:
+    document = parse_in_worker(PAGE)
+    assert isinstance(document, dict)
+    assert document["Response"]["NextToken"] == "next"
+    assert parse_in_worker(b"<Response><Oops></Response>") == (
+        "malformed XML (mismatched tag: line 1, column 18)"
+    )
+    refused = parse_in_worker(b'<!DOCTYPE x [<!ENTITY a "b">]><Response>&a;</Response>')
+    assert refused == "refused XML with a DOCTYPE or ENTITY declaration"
+
+
+@pytest.mark.parametrize("via", ["in-process", "loopback"])
+@pytest.mark.parametrize(
+    "listing",
+    [
+        {"page_size": 100},
+        {"page_size": 37, "order": "asc", "states": "All"},
+        {"parallel": 4, "page_size": 50},
+    ],
+    ids=["sequential", "ascending", "parallel"],
+)
+async def test_pages_parsed_in_a_worker_hold_the_same_jobs(
+    emulator: Emulator, server: EmulatorServer, via: str, listing: dict[str, object]
+) -> None:
+    target = None if via == "in-process" else server
+    on_loop = await _ids(_session(emulator, target), **listing)
+    in_worker = await _ids(_session(emulator, target, parse_processes=2), **listing)
+    assert len(on_loop) == 700
+    assert in_worker == on_loop
+
+
+async def test_the_pages_are_not_parsed_on_the_loop(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Broken in this process only: a worker process imports its own, unbroken.
+    def broken(body: bytes) -> object:
+        msg = "parsed on the loop"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(ci_async._parsing, "parse_document", broken)
+    ids = await _ids(emulator.session(parse_processes=1), page_size=100, limit=250)
+    assert len(ids) == 250
+    with pytest.raises(AssertionError, match="parsed on the loop"):
+        await _ids(emulator.session(), page_size=100, limit=250)
+
+
+async def test_a_malformed_page_parsed_in_a_worker_is_a_response_parse_error(
+    emulator: Emulator,
+) -> None:
+    emulator.faults.malformed_next(1, op="list")
+    try:
+        with pytest.raises(ResponseParseError) as caught:
+            await _ids(emulator.session(parse_processes=1), page_size=100)
+    finally:
+        emulator.faults.clear()
+    assert str(caught.value).startswith("malformed XML (")
+    assert caught.value.snippet  # the body's start, from the loop's copy of it

@@ -5,7 +5,8 @@ CPU, all of it holding the interpreter lock, so a thread would not help. With
 ``Session(parse_processes=N)`` the pages are parsed in up to ``N`` worker
 processes (:func:`anyio.to_process.run_sync`, under asyncio and trio alike):
 the loop sends each body and gets xmltodict's dicts back, and builds the
-records itself. The loop is then free while pages are parsed, and a listing
+records itself. Until the first worker has started, pages are parsed on the
+loop. The loop is then free while pages are parsed, and a listing
 whose client is short of CPU (``parallel=8`` with pages of 100) can use a
 second core. What the worker runs is :func:`~ci_async._decode.parse_document`,
 exactly what the loop would run.
@@ -19,6 +20,7 @@ import anyio
 import anyio.lowlevel
 import anyio.to_process
 
+from ._background import BackgroundRequest
 from ._decode import parse_document
 from ._errors import ResponseParseError
 
@@ -43,13 +45,24 @@ def parse_in_worker(body: bytes) -> dict[str, Any] | str:
 class PageParser:
     """Parses the list pages of one session, on the loop or in ``processes`` workers.
 
-    The limiter that bounds the workers in use is made on the first page, in
-    the event loop the session belongs to.
+    The workers start on the first page, in the event loop the session
+    belongs to, beside the listing: until one has started (about 0.1 s, a
+    new Python process importing ``ci_async``), pages are parsed on the loop,
+    so that no page waits for a process to start.
+
+    Args:
+        processes: The most worker processes in use at once; 0: none.
+        background: Where the starting workers are kept (the session's
+            requests in the background, which its ``aclose()`` cancels).
     """
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, background: set[BackgroundRequest[Any]]) -> None:
         self._processes = processes
+        self._background = background
         self._limiter: anyio.CapacityLimiter | None = None
+        self._starting: list[BackgroundRequest[None]] = []
+        self._started = False
+        self._failed: str | None = None
 
     @property
     def processes(self) -> int:
@@ -61,21 +74,65 @@ class PageParser:
 
         Raises:
             ResponseParseError: ``body`` is not XML the client accepts, or the
-                worker process parsing it stopped.
+                worker processes could not start, or one stopped parsing it.
         """
-        if not self._processes:
-            await let_the_loop_run()
-            return parse_document(body)
+        if self._processes and self._worker_ready():
+            return await self._in_worker(body)
+        await let_the_loop_run()
+        return parse_document(body)
+
+    async def started(self) -> None:
+        """Until the workers started on the first page have started (or failed to)."""
+        for request in self._starting:
+            await request.result()
+
+    def _worker_ready(self) -> bool:
+        """Whether a worker has started; the first call starts them.
+
+        Raises:
+            ResponseParseError: They could not start.
+        """
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self._processes)
+            self._starting = [
+                BackgroundRequest(self._start_one, self._background) for _ in range(self._processes)
+            ]
+        if self._failed is not None:
+            raise ResponseParseError(self._failed)
+        return self._started
+
+    async def _start_one(self) -> None:
+        """Start a worker process: it parses an empty document, and waits in anyio's pool."""
         try:
-            outcome = await anyio.to_process.run_sync(parse_in_worker, body, limiter=self._limiter)
+            await _run(b"<Response/>", self._limiter)
+        except Exception as exc:  # (BrokenWorkerProcess, or OSError starting the process)
+            self._failed = (
+                f"the worker process to parse pages in did not start ({type(exc).__name__})"
+            )
+        else:
+            self._started = True
+
+    async def _in_worker(self, body: bytes) -> dict[str, Any]:
+        try:
+            outcome = await _run(body, self._limiter)
         except anyio.BrokenWorkerProcess:
             msg = "the worker process parsing the page stopped"
             raise ResponseParseError(msg) from None
         if isinstance(outcome, str):
             raise ResponseParseError(outcome, snippet=body)
         return outcome
+
+
+async def _run(body: bytes, limiter: anyio.CapacityLimiter | None) -> dict[str, Any] | str:
+    """:func:`parse_in_worker` in a worker process, not cancelled before it ends.
+
+    A cancellation while anyio starts a worker would leave that process
+    running (anyio does not end it then); once started, a page takes a few
+    milliseconds. So a cancelled listing waits for at most a start and a page.
+    """
+    with anyio.CancelScope(shield=True):
+        outcome = await anyio.to_process.run_sync(parse_in_worker, body, limiter=limiter)
+    return outcome  # noqa: RET504 - (a return inside the scope: mypy sees a path past it)
 
 
 async def let_the_loop_run() -> None:

@@ -138,8 +138,8 @@ class Session:
             raise
         self._sender = Sender(settings)
         self._target = settings.target
-        self._parser = PageParser(settings.parse_processes)
         self._background: set[BackgroundRequest[Any]] = set()
+        self._parser = PageParser(settings.parse_processes, self._background)
 
     def __repr__(self) -> str:
         where = f"bucket={self.bucket!r} region={self.region!r} endpoint={self.endpoint!r}"

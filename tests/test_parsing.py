@@ -6,12 +6,16 @@ starts its own on the first page and stops them when it ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
+import anyio
+import anyio.to_process
 import pytest
 
 import ci_async._parsing
 from ci_async import Credentials, ResponseParseError, Session
+from ci_async._decode import parse_document
 from ci_async._parsing import parse_in_worker
 from ci_async.testing import Emulator, EmulatorServer
 
@@ -43,6 +47,11 @@ def fixture_server(emulator: Emulator) -> Iterator[EmulatorServer]:
 
 def _session(emulator: Emulator, server: EmulatorServer | None, **kwargs: object) -> Session:
     return connect(emulator, server, **kwargs)
+
+
+async def collect(jobs: AsyncIterator[object]) -> list[object]:
+    """Every item of ``jobs``."""
+    return [job async for job in jobs]
 
 
 async def _ids(session: Session, **kwargs: object) -> list[str]:
@@ -93,29 +102,68 @@ async def test_pages_parsed_in_a_worker_hold_the_same_jobs(
     assert in_worker == on_loop
 
 
-async def test_the_pages_are_not_parsed_on_the_loop(
+async def test_pages_are_parsed_on_the_loop_only_until_a_worker_has_started(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Broken in this process only: a worker process imports its own, unbroken.
-    def broken(body: bytes) -> object:
-        msg = "parsed on the loop"
-        raise AssertionError(msg)
+    # Counted in this process only: a worker process imports its own module.
+    on_loop: list[bytes] = []
 
-    monkeypatch.setattr(ci_async._parsing, "parse_document", broken)
-    ids = await _ids(emulator.session(parse_processes=1), page_size=100, limit=250)
-    assert len(ids) == 250
-    with pytest.raises(AssertionError, match="parsed on the loop"):
-        await _ids(emulator.session(), page_size=100, limit=250)
+    def counted(body: bytes) -> dict[str, Any]:
+        on_loop.append(body)
+        return parse_document(body)
+
+    monkeypatch.setattr(ci_async._parsing, "parse_document", counted)
+    async with emulator.session(parse_processes=1) as session:
+        first = [job.job_id async for job in session.list_jobs(page_size=100)]
+        assert on_loop  # the first page at least: no worker had started then
+        await session._parser.started()
+        on_loop.clear()
+        again = [job.job_id async for job in session.list_jobs(page_size=100)]
+        assert on_loop == []
+    assert again == first
+    assert len(first) == 700
+    on_loop.clear()
+    assert len(await _ids(emulator.session(), page_size=100)) == 700
+    assert len(on_loop) == 7  # parse_processes=0: every page on the loop
+
+
+async def test_workers_that_cannot_start_fail_the_listing(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> object:
+        raise anyio.BrokenWorkerProcess
+
+    monkeypatch.setattr(anyio.to_process, "run_sync", broken)
+    with pytest.raises(ResponseParseError, match=r"did not start \(BrokenWorkerProcess\)"):
+        await _ids(emulator.session(parse_processes=2), page_size=10)
+
+
+async def test_a_worker_that_stops_fails_the_page(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with emulator.session(parse_processes=1) as session:
+        assert len([job async for job in session.list_jobs(page_size=100, limit=100)]) == 100
+        await session._parser.started()
+
+        async def broken(*args: object, **kwargs: object) -> object:
+            raise anyio.BrokenWorkerProcess
+
+        monkeypatch.setattr(anyio.to_process, "run_sync", broken)
+        with pytest.raises(ResponseParseError, match="the worker process parsing the page stopped"):
+            await collect(session.list_jobs(page_size=100))
 
 
 async def test_a_malformed_page_parsed_in_a_worker_is_a_response_parse_error(
     emulator: Emulator,
 ) -> None:
-    emulator.faults.malformed_next(1, op="list")
-    try:
-        with pytest.raises(ResponseParseError) as caught:
-            await _ids(emulator.session(parse_processes=1), page_size=100)
-    finally:
-        emulator.faults.clear()
+    async with emulator.session(parse_processes=1) as session:
+        await collect(session.list_jobs(page_size=100, limit=100))
+        await session._parser.started()
+        emulator.faults.malformed_next(1, op="list")
+        try:
+            with pytest.raises(ResponseParseError) as caught:
+                await collect(session.list_jobs(page_size=100))
+        finally:
+            emulator.faults.clear()
     assert str(caught.value).startswith("malformed XML (")
     assert caught.value.snippet  # the body's start, from the loop's copy of it

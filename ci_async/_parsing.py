@@ -3,7 +3,7 @@
 Parsing a page of 100 jobs with :func:`xmltodict.parse` takes about 3 ms of
 CPU, all of it holding the interpreter lock, so a thread would not help. With
 ``Session(parse_processes=N)`` the pages are parsed in up to ``N`` worker
-processes (:func:`anyio.to_process.run_sync`, under asyncio and trio alike):
+processes (``anyio.to_process.run_sync``, under asyncio and trio alike):
 the loop sends each body and gets xmltodict's dicts back, and builds the
 records itself. Until the first worker has started, pages are parsed on the
 loop. The loop is then free while pages are parsed, and a listing

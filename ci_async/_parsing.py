@@ -64,11 +64,6 @@ class PageParser:
         self._started = False
         self._failed: str | None = None
 
-    @property
-    def processes(self) -> int:
-        """The most worker processes pages are parsed in at once; 0: on the loop."""
-        return self._processes
-
     async def parse(self, body: bytes) -> dict[str, Any]:
         """The document of ``body`` (xmltodict's dicts), checked as :func:`parse_document` does.
 

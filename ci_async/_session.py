@@ -84,7 +84,7 @@ class Session:
         allow_insecure_http: Accept plain ``http://`` to any host.
         max_response_bytes: The largest decoded body read (``None``: no limit).
         parse_processes: Parse list pages in up to this many worker processes
-            (0 to 16; see :doc:`/performance`); default 0: on the event loop.
+            (0 to 16; see :doc:`/parallel`); default 0: on the event loop.
 
     Besides what each lists, every call may raise :class:`~ci_async.ServiceError`,
     :class:`~ci_async.TransportError`, :class:`~ci_async.ResponseParseError` and

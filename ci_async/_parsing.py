@@ -102,7 +102,9 @@ class PageParser:
             await _run(b"<Response/>", self._limiter)
         except Exception as exc:  # (BrokenWorkerProcess, or OSError starting the process)
             self._failed = (
-                f"the worker process to parse pages in did not start ({type(exc).__name__})"
+                f"the worker process to parse pages in did not start ({type(exc).__name__});"
+                " it runs the main script first: a script's own work belongs under"
+                " 'if __name__ == \"__main__\":'"
             )
         else:
             self._started = True

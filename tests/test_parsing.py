@@ -6,7 +6,7 @@ starts its own on the first page and stops them when it ends.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -36,17 +36,6 @@ def fixture_emulator() -> Emulator:
     emulator = Emulator(seed=11, record_requests=False)
     emulator.generate(700)
     return emulator
-
-
-@pytest.fixture(name="server", scope="module")
-def fixture_server(emulator: Emulator) -> Iterator[EmulatorServer]:
-    """The emulator on a loopback port."""
-    with emulator.serve() as server:
-        yield server
-
-
-def _session(emulator: Emulator, server: EmulatorServer | None, **kwargs: object) -> Session:
-    return connect(emulator, server, **kwargs)
 
 
 async def collect(jobs: AsyncIterator[object]) -> list[object]:
@@ -82,7 +71,6 @@ def test_the_worker_returns_the_document_or_why_it_was_refused() -> None:
     assert refused == "refused XML with a DOCTYPE or ENTITY declaration"
 
 
-@pytest.mark.parametrize("via", ["in-process", "loopback"])
 @pytest.mark.parametrize(
     "listing",
     [
@@ -93,11 +81,11 @@ def test_the_worker_returns_the_document_or_why_it_was_refused() -> None:
     ids=["sequential", "ascending", "parallel"],
 )
 async def test_pages_parsed_in_a_worker_hold_the_same_jobs(
-    emulator: Emulator, server: EmulatorServer, via: str, listing: dict[str, object]
+    emulator: Emulator, target: EmulatorServer | None, listing: dict[str, object]
 ) -> None:
-    target = None if via == "in-process" else server
-    on_loop = await _ids(_session(emulator, target), **listing)
-    in_worker = await _ids(_session(emulator, target, parse_processes=2), **listing)
+    # (``target``: conftest's, in process and over loopback.)
+    on_loop = await _ids(connect(emulator, target), **listing)
+    in_worker = await _ids(connect(emulator, target, parse_processes=2), **listing)
     assert len(on_loop) == 700
     assert in_worker == on_loop
 

@@ -3,31 +3,79 @@
 Parsing a page of 100 jobs with :func:`xmltodict.parse` takes about 3 ms of
 CPU, all of it holding the interpreter lock, so a thread would not help. With
 ``Session(parse_processes=N)`` the pages are parsed in up to ``N`` worker
-processes (``anyio.to_process.run_sync``, under asyncio and trio alike):
-the loop sends each body and gets xmltodict's dicts back, and builds the
-records itself. Until the first worker has started, pages are parsed on the
-loop. The loop is then free while pages are parsed, and a listing
-whose client is short of CPU (``parallel=8`` with pages of 100) can use a
-second core. What the worker runs is :func:`~ci_async._decode.parse_document`,
-exactly what the loop would run.
+processes of the session's own: the loop sends each body and gets
+xmltodict's dicts back, and builds the records itself. Until the first
+worker has started, pages are parsed on the loop. The loop is then free
+while pages are parsed, and a listing whose client is short of CPU
+(``parallel=8`` with pages of 100) can use a second core. What the worker
+runs is :func:`~ci_async._decode.parse_document`, exactly what the loop
+would run.
+
+A worker is ``python -c`` with a few lines (:data:`_BOOT`): it takes the
+session's ``sys.path``, imports this module and serves pages over its
+standard input and output, each message a 4-byte length and its bytes (a
+body one way, the pickled document or refusal the other). It never imports
+the application's main script, so a script needs no main guard, as it
+would for :mod:`multiprocessing`. It ignores Ctrl-C (the application
+decides), and it ends when its standard input closes: when the session
+closes, or when the application's process ends without closing it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import pickle
+import sys
+from typing import Any, BinaryIO
 
 import anyio
+import anyio.abc
 import anyio.lowlevel
-import anyio.to_process
+from anyio.streams.buffered import BufferedByteReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._background import BackgroundRequest
 from ._decode import parse_document
 from ._errors import ResponseParseError
 
-__all__ = ["MAX_PARSE_PROCESSES", "PageParser", "parse_in_worker"]
+__all__ = ["MAX_PARSE_PROCESSES", "PageParser", "parse_in_worker", "serve"]
 
 #: The most worker processes a session may parse its pages in.
 MAX_PARSE_PROCESSES = 16
+
+#: What a worker writes once it can parse.
+_READY = b"ci_async parser ready\n"
+
+#: The seconds a worker may take to start (a new Python importing ``ci_async``: 0.1 s).
+_START_TIMEOUT = 60.0
+
+#: The seconds a closing session waits for a worker to finish its page and exit.
+_STOP_TIMEOUT = 5.0
+
+#: A worker's program: its standard output is kept for the replies (what the
+#: code it imports prints goes to standard error), it takes the session's
+#: ``sys.path`` before importing ``ci_async``, and once its input closes it
+#: exits at once (it holds nothing to clean up; a closing session waits for it).
+_BOOT = """\
+import os, pickle, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+replies = os.fdopen(os.dup(1), "wb")
+os.dup2(2, 1)
+size = int.from_bytes(sys.stdin.buffer.read(4), "big")
+sys.path[:] = pickle.loads(sys.stdin.buffer.read(size))
+from ci_async._parsing import serve
+serve(sys.stdin.buffer, replies)
+os._exit(0)
+"""
+
+#: What stops a worker's conversation: its pipes closed or broken, or its process gone.
+_STOPPED = (
+    anyio.BrokenResourceError,
+    anyio.ClosedResourceError,
+    anyio.EndOfStream,
+    anyio.IncompleteRead,
+    OSError,
+)
 
 
 def parse_in_worker(body: bytes) -> dict[str, Any] | str:
@@ -42,13 +90,62 @@ def parse_in_worker(body: bytes) -> dict[str, Any] | str:
         return str(exc.args[0])
 
 
+def _frame(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+def serve(requests: BinaryIO, replies: BinaryIO) -> None:
+    """A worker's loop: parse each body read from ``requests``, until it ends.
+
+    Each reply is :func:`parse_in_worker`'s outcome, pickled, written to
+    ``replies`` framed as the body was (a 4-byte big-endian length first).
+    """
+    replies.write(_READY)
+    replies.flush()
+    while len(head := requests.read(4)) == 4:
+        body = requests.read(int.from_bytes(head, "big"))
+        replies.write(_frame(pickle.dumps(parse_in_worker(body), pickle.HIGHEST_PROTOCOL)))
+        replies.flush()
+
+
+class _Worker:
+    """One worker process, and its end of the conversation."""
+
+    def __init__(self, process: anyio.abc.Process) -> None:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        self.process = process
+        self._requests = process.stdin
+        self._replies = BufferedByteReceiveStream(process.stdout)
+
+    async def handshake(self) -> None:
+        """Hand the worker this process's ``sys.path``; wait until it can parse."""
+        await self._requests.send(_frame(pickle.dumps(sys.path, pickle.HIGHEST_PROTOCOL)))
+        if await self._replies.receive_exactly(len(_READY)) != _READY:
+            raise anyio.BrokenResourceError
+
+    async def parse(self, body: bytes) -> dict[str, Any] | str:
+        """The worker's outcome for ``body``; not cancelled before the answer is in.
+
+        A cancelled exchange would leave the conversation out of step. A page
+        takes a few milliseconds, so a cancelled listing waits for one page.
+        """
+        with anyio.CancelScope(shield=True):
+            await self._requests.send(_frame(body))
+            size = int.from_bytes(await self._replies.receive_exactly(4), "big")
+            reply = await self._replies.receive_exactly(size)
+        outcome: dict[str, Any] | str = pickle.loads(reply)  # noqa: S301 - our own worker's
+        return outcome
+
+
 class PageParser:
     """Parses the list pages of one session, on the loop or in ``processes`` workers.
 
     The workers start on the first page, in the event loop the session
     belongs to, beside the listing: until one has started (about 0.1 s, a
     new Python process importing ``ci_async``), pages are parsed on the loop,
-    so that no page waits for a process to start.
+    so that no page waits for a process to start. A worker that stops fails
+    its page, and another starts in its place.
 
     Args:
         processes: The most worker processes in use at once; 0: none.
@@ -59,7 +156,11 @@ class PageParser:
     def __init__(self, processes: int, background: set[BackgroundRequest[Any]]) -> None:
         self._processes = processes
         self._background = background
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._workers: list[_Worker] = []  # started or starting: aclose() ends them
+        # The workers free to parse (made on the first page, in the session's loop).
+        self._free: MemoryObjectSendStream[_Worker] | None = None
+        self._take: MemoryObjectReceiveStream[_Worker] | None = None
+        self._closed = False
         self._starting: list[BackgroundRequest[None]] = []
         self._started = False
         self._failed: str | None = None
@@ -77,9 +178,21 @@ class PageParser:
         return parse_document(body)
 
     async def started(self) -> None:
-        """Until the workers started on the first page have started (or failed to)."""
-        for request in self._starting:
+        """Until the workers started so far have started (or failed to)."""
+        for request in list(self._starting):
             await request.result()
+
+    async def aclose(self) -> None:
+        """End the worker processes: each finishes its page, sees its input close and exits."""
+        self._closed = True
+        if self._free is not None and self._take is not None:
+            self._free.close()
+            self._take.close()
+        for request in list(self._starting):
+            await request.aclose()
+        async with anyio.create_task_group() as group:
+            for worker in list(self._workers):
+                group.start_soon(self._end, worker, _STOP_TIMEOUT)
 
     def _worker_ready(self) -> bool:
         """Whether a worker has started; the first call starts them.
@@ -87,49 +200,90 @@ class PageParser:
         Raises:
             ResponseParseError: They could not start.
         """
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self._processes)
-            self._starting = [
-                BackgroundRequest(self._start_one, self._background) for _ in range(self._processes)
-            ]
+        if self._free is None:
+            self._free, self._take = anyio.create_memory_object_stream[_Worker](self._processes)
+            for _ in range(self._processes):
+                self._start_one()
         if self._failed is not None:
             raise ResponseParseError(self._failed)
         return self._started
 
-    async def _start_one(self) -> None:
-        """Start a worker process: it parses an empty document, and waits in anyio's pool."""
+    def _start_one(self) -> None:
+        if self._closed:
+            return
+        request = BackgroundRequest(self._start, self._background)
+        self._starting = [each for each in self._starting if not each.done] + [request]
+
+    async def _start(self) -> None:
+        """Start a worker process; once it can parse, it waits among the free ones.
+
+        A start cancelled (the session closing) ends its process.
+        """
         try:
-            await _run(b"<Response/>", self._limiter)
-        except Exception as exc:  # (BrokenWorkerProcess, or OSError starting the process)
-            self._failed = (
-                f"the worker process to parse pages in did not start ({type(exc).__name__});"
-                " it runs the main script first: a script's own work belongs under"
-                " 'if __name__ == \"__main__\":'"
-            )
+            with anyio.CancelScope(shield=True):  # (a process opened is always kept track of)
+                process = await anyio.open_process([sys.executable, "-c", _BOOT], stderr=None)
+        except OSError as exc:
+            self._fail(exc, None)
+            return
+        worker = _Worker(process)
+        self._workers.append(worker)
+        try:
+            with anyio.fail_after(_START_TIMEOUT):
+                await worker.handshake()
+        except Exception as exc:
+            await self._end(worker)
+            self._fail(exc, process.returncode)
+        except BaseException:  # cancelled: aclose() kills the process
+            await self._end(worker)
+            raise
         else:
             self._started = True
+            self._give_back(worker)
+
+    async def _end(self, worker: _Worker, grace: float = 0.0) -> None:
+        """Close ``worker``'s input, wait up to ``grace`` seconds for it to exit, then kill it."""
+        self._workers.remove(worker)
+        with anyio.move_on_after(grace):  # (a cancelled aclose() kills the process and waits)
+            await worker.process.aclose()
+
+    def _fail(self, exc: Exception, returncode: int | None) -> None:
+        status = "" if returncode is None else f", exit status {returncode}"
+        self._failed = (
+            f"the worker process to parse pages in did not start ({type(exc).__name__}{status});"
+            " what it printed is on standard error"
+        )
+        if self._free is not None:
+            self._free.close()  # pages waiting for a worker: none is coming
 
     async def _in_worker(self, body: bytes) -> dict[str, Any]:
+        assert self._take is not None
         try:
-            outcome = await _run(body, self._limiter)
-        except anyio.BrokenWorkerProcess:
+            worker = await self._take.receive()
+        except anyio.EndOfStream:
+            raise ResponseParseError(self._failed or "the session is closed") from None
+        try:
+            outcome = await worker.parse(body)
+        except _STOPPED:
+            await self._replace(worker)
             msg = "the worker process parsing the page stopped"
             raise ResponseParseError(msg) from None
+        self._give_back(worker)
         if isinstance(outcome, str):
             raise ResponseParseError(outcome, snippet=body)
         return outcome
 
+    async def _replace(self, worker: _Worker) -> None:
+        """End a worker that stopped answering, and start another in its place."""
+        if worker in self._workers:
+            with anyio.CancelScope(shield=True):
+                await self._end(worker)
+            self._start_one()
 
-async def _run(body: bytes, limiter: anyio.CapacityLimiter | None) -> dict[str, Any] | str:
-    """:func:`parse_in_worker` in a worker process, not cancelled before it ends.
-
-    A cancellation while anyio starts a worker would leave that process
-    running (anyio does not end it then); once started, a page takes a few
-    milliseconds. So a cancelled listing waits for at most a start and a page.
-    """
-    with anyio.CancelScope(shield=True):
-        outcome = await anyio.to_process.run_sync(parse_in_worker, body, limiter=limiter)
-    return outcome  # noqa: RET504 - (a return inside the scope: mypy sees a path past it)
+    def _give_back(self, worker: _Worker) -> None:
+        """``worker`` is free to parse again (unless the session is closing: aclose() ends it)."""
+        assert self._free is not None
+        with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._free.send_nowait(worker)
 
 
 async def let_the_loop_run() -> None:

@@ -78,9 +78,8 @@ class Session:
             client's hooks or logging between), e.g. :class:`~ci_async.AiohttpTransport`
             or an emulator's; closed with the session. Default: httpx's own,
             through the session's clients, which honour ``HTTP(S)_PROXY``.
-        max_connections: The most requests in flight at once (further calls
-            wait for a slot, up to the pool timeout); also the connections
-            kept. Default: 64.
+        max_connections: The most requests in flight at once (more wait for a slot, up to
+            the pool timeout), and the connections kept; default 64.
         allow_insecure_http: Accept plain ``http://`` to any host.
         max_response_bytes: The largest decoded body read (``None``: no limit).
         parse_processes: Parse list pages in up to this many worker processes
@@ -179,13 +178,14 @@ class Session:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Cancel pages being fetched ahead, close the client (not a ``http_client``).
+        """Cancel pages fetched ahead, end parse workers, close the client (not a ``http_client``).
 
         Idempotent; later calls (and running iterators) raise ``SessionClosedError``.
         """
         self._sender.pool.refuse_calls()
         for request in list(self._background):
             await request.aclose()
+        await self._parser.aclose()
         await self._sender.pool.aclose()
 
     async def get_job(self, job_id: str) -> Job:

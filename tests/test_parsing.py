@@ -1,16 +1,20 @@
 """``Session(parse_processes=N)``: list pages parsed in worker processes.
 
-The worker processes are :func:`anyio.to_process.run_sync`'s: each event loop
-starts its own on the first page and stops them when it ends.
+The worker processes are the session's own (``python -c``, see
+:mod:`ci_async._parsing`): they start on the first page and end with the session.
 """
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.to_process
+import anyio.abc
 import pytest
 
 import ci_async._parsing
@@ -90,10 +94,8 @@ async def test_pages_parsed_in_a_worker_hold_the_same_jobs(
     assert in_worker == on_loop
 
 
-async def test_pages_are_parsed_on_the_loop_only_until_a_worker_has_started(
-    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Counted in this process only: a worker process imports its own module.
+def count_parses_on_the_loop(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The bodies parsed in this process from now on (a worker imports its own module)."""
     on_loop: list[bytes] = []
 
     def counted(body: bytes) -> dict[str, Any]:
@@ -101,6 +103,13 @@ async def test_pages_are_parsed_on_the_loop_only_until_a_worker_has_started(
         return parse_document(body)
 
     monkeypatch.setattr(ci_async._parsing, "parse_document", counted)
+    return on_loop
+
+
+async def test_pages_are_parsed_on_the_loop_only_until_a_worker_has_started(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_loop = count_parses_on_the_loop(monkeypatch)
     async with emulator.session(parse_processes=1) as session:
         first = [job.job_id async for job in session.list_jobs(page_size=100)]
         assert on_loop  # the first page at least: no worker had started then
@@ -118,27 +127,107 @@ async def test_pages_are_parsed_on_the_loop_only_until_a_worker_has_started(
 async def test_workers_that_cannot_start_fail_the_listing(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(*args: object, **kwargs: object) -> object:
-        raise anyio.BrokenWorkerProcess
+    monkeypatch.setattr(ci_async._parsing, "_BOOT", "import sys; sys.exit(3)")
+    async with emulator.session(parse_processes=2) as session:
+        # (The first page is parsed on the loop: the workers start beside it.)
+        assert len(await collect(session.list_jobs(page_size=10, limit=10))) == 10
+        await session._parser.started()
+        with pytest.raises(
+            ResponseParseError, match=r"did not start \(IncompleteRead, exit status 3\)"
+        ):
+            await collect(session.list_jobs(page_size=10))
 
-    monkeypatch.setattr(anyio.to_process, "run_sync", broken)
-    with pytest.raises(ResponseParseError, match=r"did not start \(BrokenWorkerProcess\)"):
-        await _ids(emulator.session(parse_processes=2), page_size=10)
 
-
-async def test_a_worker_that_stops_fails_the_page(
+async def test_a_worker_that_stops_fails_its_page_and_another_takes_its_place(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    on_loop = count_parses_on_the_loop(monkeypatch)
     async with emulator.session(parse_processes=1) as session:
-        assert len([job async for job in session.list_jobs(page_size=100, limit=100)]) == 100
+        assert len(await collect(session.list_jobs(page_size=100, limit=100))) == 100
         await session._parser.started()
-
-        async def broken(*args: object, **kwargs: object) -> object:
-            raise anyio.BrokenWorkerProcess
-
-        monkeypatch.setattr(anyio.to_process, "run_sync", broken)
+        (worker,) = session._parser._workers
+        worker.process.kill()
         with pytest.raises(ResponseParseError, match="the worker process parsing the page stopped"):
             await collect(session.list_jobs(page_size=100))
+        await session._parser.started()
+        (replacement,) = session._parser._workers
+        assert replacement is not worker
+        on_loop.clear()
+        assert len(await collect(session.list_jobs(page_size=100))) == 700
+        assert on_loop == []  # every page in the new worker
+
+
+async def test_closing_the_session_ends_its_workers(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[anyio.abc.Process] = []
+    open_process = anyio.open_process
+
+    async def recorded(*args: Any, **kwargs: Any) -> anyio.abc.Process:
+        process = await open_process(*args, **kwargs)
+        opened.append(process)
+        return process
+
+    monkeypatch.setattr(anyio, "open_process", recorded)
+    async with emulator.session(parse_processes=2) as session:
+        assert len(await collect(session.list_jobs(page_size=100))) == 700
+        await session._parser.started()
+    assert len(opened) == 2
+    assert [process.returncode for process in opened] == [0, 0]  # each saw its input close
+    async with emulator.session(parse_processes=2) as session:
+        assert len(await collect(session.list_jobs(page_size=100, limit=100))) == 100
+    # (Closed at once: the workers still starting are cancelled, and killed if running.)
+    assert len(opened) == 4
+    assert all(process.returncode is not None for process in opened)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a process: POSIX")
+async def test_a_worker_ignores_ctrl_c(emulator: Emulator) -> None:
+    async with emulator.session(parse_processes=1) as session:
+        await collect(session.list_jobs(page_size=100, limit=100))
+        await session._parser.started()
+        (worker,) = session._parser._workers
+        worker.process.send_signal(signal.SIGINT)
+        assert len(await collect(session.list_jobs(page_size=100))) == 700
+        assert worker.process.returncode is None
+
+
+def test_a_script_with_no_main_guard_runs_once(tmp_path: Path) -> None:
+    script = tmp_path / "no_guard.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    done = subprocess.run(  # (this interpreter, a script of ours)
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["the script starts", "300 jobs, parsed in a worker"]
+    assert "the script starts" not in done.stderr  # (a worker's own output goes there)
+
+
+SCRIPT = """\
+import anyio
+import ci_async._parsing
+from ci_async.testing import Emulator
+
+print("the script starts", flush=True)
+emulator = Emulator(seed=3)
+emulator.generate(300)
+on_loop = []
+parse_document = ci_async._parsing.parse_document
+ci_async._parsing.parse_document = lambda body: on_loop.append(body) or parse_document(body)
+
+
+async def main():
+    async with emulator.session(parse_processes=1) as session:
+        [job async for job in session.list_jobs(page_size=100, limit=100)]
+        await session._parser.started()
+        on_loop.clear()
+        jobs = [job async for job in session.list_jobs(page_size=100)]
+    where = "on the loop" if on_loop else "in a worker"
+    print(f"{len(jobs)} jobs, parsed {where}")
+
+
+anyio.run(main)
+"""
 
 
 async def test_a_malformed_page_parsed_in_a_worker_is_a_response_parse_error(

@@ -157,7 +157,7 @@ class PageParser:
         self._processes = processes
         self._background = background
         self._workers: list[_Worker] = []  # started or starting: aclose() ends them
-        # The workers free to parse (made on the first page, in the session's loop).
+        # The workers free to parse (made by start(), in the session's loop).
         self._free: MemoryObjectSendStream[_Worker] | None = None
         self._take: MemoryObjectReceiveStream[_Worker] | None = None
         self._closed = False
@@ -194,16 +194,20 @@ class PageParser:
             for worker in list(self._workers):
                 group.start_soon(self._end, worker, _STOP_TIMEOUT)
 
+    def start(self) -> None:
+        """Start the workers, unless they are started or none is wanted."""
+        if self._processes and self._free is None and not self._closed:
+            self._free, self._take = anyio.create_memory_object_stream[_Worker](self._processes)
+            for _ in range(self._processes):
+                self._start_one()
+
     def _worker_ready(self) -> bool:
-        """Whether a worker has started; the first call starts them.
+        """Whether a worker has started (the first call starts them).
 
         Raises:
             ResponseParseError: They could not start.
         """
-        if self._free is None:
-            self._free, self._take = anyio.create_memory_object_stream[_Worker](self._processes)
-            for _ in range(self._processes):
-                self._start_one()
+        self.start()
         if self._failed is not None:
             raise ResponseParseError(self._failed)
         return self._started

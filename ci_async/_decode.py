@@ -1,9 +1,9 @@
 """The one place that knows the shape of the service's XML.
 
 Every response body goes through :func:`xmltodict.parse` (one call per page,
-per describe, per error answer), with document type declarations refused
-through its ``expat=`` argument, so entity bombs and external entities are
-never expanded. The dicts it returns become records here.
+per describe, per error answer), through :func:`~ci_async._xml.parse_xml`,
+which refuses document type declarations, so entity bombs and external
+entities are never expanded. The dicts it returns become records here.
 
 xmltodict's quirks are handled here and nowhere else:
 
@@ -35,9 +35,6 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote, urlsplit
-from xml.parsers import expat
-
-import xmltodict
 
 from ._errors import (
     AuthError,
@@ -60,6 +57,7 @@ from ._models import (
     TimeInterval,
 )
 from ._wire import parse_time
+from ._xml import MAX_DEPTH, parse_xml
 
 if TYPE_CHECKING:
     import httpx
@@ -83,80 +81,23 @@ REQUEST_ID_HEADER = "x-ci-request-id"
 #: The most of an error answer's body read and parsed: an ``<Error>`` document
 #: is well under 1 KB; a larger body (a proxy's page) is opaque text.
 MAX_ERROR_BODY = 64 * 1024
-#: The deepest an element may lie (the service's lie about 5 deep).
-MAX_DEPTH = 64
 
 
 # --------------------------------------------------------------------------- parsing
 
 
-class _ForbiddenDeclarationError(Exception):
-    """A DOCTYPE or ENTITY declaration was met (raised inside expat handlers)."""
-
-
-def _forbid(*_args: object) -> NoReturn:
-    raise _ForbiddenDeclarationError
-
-
-class _SafeExpat:
-    """An ``expat`` stand-in for :func:`xmltodict.parse` that refuses DTDs.
-
-    A document type declaration is refused as soon as it starts, so entity
-    bombs ("billion laughs") and external entities never get parsed at all.
-    """
-
-    @staticmethod
-    def ParserCreate(  # noqa: N802 -- the name xmltodict calls
-        encoding: str | None = None, namespace_separator: str | None = None
-    ) -> Any:
-        parser = expat.ParserCreate(encoding, namespace_separator)
-        parser.StartDoctypeDeclHandler = _forbid
-        parser.EntityDeclHandler = _forbid
-        parser.ExternalEntityRefHandler = _forbid
-        return parser
-
-
 def parse_document(body: bytes | str) -> dict[str, Any]:
-    """Parse ``body`` into xmltodict's dicts, turning every failure into ResponseParseError.
+    """Parse ``body`` into xmltodict's dicts (:func:`~ci_async._xml.parse_xml`), or refuse it.
 
     The first half of every decode (:func:`build_list` is the second of a list's).
+
+    Raises:
+        ResponseParseError: Why the body is refused, quoting its start.
     """
-    try:
-        doc: object = xmltodict.parse(body, expat=_SafeExpat, xml_attribs=False)
-    except _ForbiddenDeclarationError:
-        msg = "refused XML with a DOCTYPE or ENTITY declaration"
-        raise ResponseParseError(msg, snippet=body) from None
-    except expat.ExpatError as exc:
-        msg = f"malformed XML ({exc})"
-        raise ResponseParseError(msg, snippet=body) from None
-    except (ValueError, TypeError, LookupError, RecursionError, MemoryError) as exc:
-        msg = f"unreadable XML ({type(exc).__name__})"
-        raise ResponseParseError(msg, snippet=body) from None
-    if not isinstance(doc, dict):  # pragma: no cover - expat requires a root element
-        msg = "no XML document"
-        raise ResponseParseError(msg, snippet=body)
-    if _too_deep(doc):
-        msg = f"refused XML nested deeper than {MAX_DEPTH} elements"
-        raise ResponseParseError(msg, snippet=body)
+    doc = parse_xml(body)
+    if isinstance(doc, str):
+        raise ResponseParseError(doc, snippet=body)
     return doc
-
-
-def _too_deep(doc: dict[str, Any]) -> bool:
-    """Whether an element of ``doc`` lies deeper than :data:`MAX_DEPTH` (no recursion)."""
-    # (Parsing keeps no recursion either, but records holding such a mapping
-    # in ``raw`` would break pickle, ``==`` and json; one pass over a page of
-    # 100 jobs takes well under 0.1 ms, against about 3 ms to parse it.)
-    pending: list[tuple[dict[str, Any], int]] = [(doc, 1)]
-    while pending:
-        content, depth = pending.pop()  # the children of an element ``depth - 1`` deep
-        if depth > MAX_DEPTH:
-            return True
-        for value in content.values():
-            if type(value) is dict:
-                pending.append((value, depth + 1))
-            elif type(value) is list:
-                pending.extend((item, depth + 1) for item in value if type(item) is dict)
-    return False
 
 
 def _kind(value: object) -> str:

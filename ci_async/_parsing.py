@@ -8,15 +8,15 @@ xmltodict's dicts back, and builds the records itself. Until the first
 worker has started, pages are parsed on the loop. The loop is then free
 while pages are parsed, and a listing whose client is short of CPU
 (``parallel=8`` with pages of 100) can use a second core. What the worker
-runs is :func:`~ci_async._decode.parse_document`, exactly what the loop
-would run.
+runs is :func:`~ci_async._xml.parse_xml`, exactly what the loop would run.
 
 A worker is ``python -c`` with a few lines (:data:`_BOOT`): it takes the
-session's ``sys.path``, imports this module and serves pages over its
-standard input and output, each message a 4-byte length and its bytes (a
-body one way, the pickled document or refusal the other). It never imports
-the application's main script, so a script needs no main guard, as it
-would for :mod:`multiprocessing`. It ignores Ctrl-C (the application
+session's ``sys.path``, loads :mod:`._xml` alone (by its path: not the
+``ci_async`` package, nor httpx) and serves pages over its standard input
+and output (:func:`~ci_async._xml.serve`), each message a 4-byte length
+and its bytes (a body one way, the pickled document or refusal the
+other). It never imports the application's main script, so a script needs
+no main guard, as it would for :mod:`multiprocessing`. It ignores Ctrl-C (the application
 decides), and it ends when its standard input closes: when the session
 closes, or when the application's process ends without closing it.
 """
@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import pickle
 import sys
-from typing import Any, BinaryIO
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -34,37 +34,39 @@ import anyio.lowlevel
 from anyio.streams.buffered import BufferedByteReceiveStream
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from . import _xml
 from ._background import BackgroundRequest
 from ._decode import parse_document
 from ._errors import ResponseParseError
+from ._xml import READY, frame
 
-__all__ = ["MAX_PARSE_PROCESSES", "PageParser", "parse_in_worker", "serve"]
+__all__ = ["MAX_PARSE_PROCESSES", "PageParser"]
 
 #: The most worker processes a session may parse its pages in.
 MAX_PARSE_PROCESSES = 16
 
-#: What a worker writes once it can parse.
-_READY = b"ci_async parser ready\n"
-
-#: The seconds a worker may take to start (a new Python importing ``ci_async``: 0.1 s).
+#: The seconds a worker may take to start (a new Python importing xmltodict: about 40 ms).
 _START_TIMEOUT = 60.0
 
 #: The seconds a closing session waits for a worker to finish its page and exit.
 _STOP_TIMEOUT = 5.0
 
 #: A worker's program: its standard output is kept for the replies (what the
-#: code it imports prints goes to standard error), it takes the session's
-#: ``sys.path`` before importing ``ci_async``, and once its input closes it
-#: exits at once (it holds nothing to clean up; a closing session waits for it).
+#: code it runs prints goes to standard error); it takes the session's
+#: ``sys.path`` and loads :mod:`._xml` alone, by its path; once its input
+#: closes it exits at once (it holds nothing to clean up; a closing session
+#: waits for it).
 _BOOT = """\
-import os, pickle, signal, sys
+import importlib.util, os, pickle, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 replies = os.fdopen(os.dup(1), "wb")
 os.dup2(2, 1)
 size = int.from_bytes(sys.stdin.buffer.read(4), "big")
-sys.path[:] = pickle.loads(sys.stdin.buffer.read(size))
-from ci_async._parsing import serve
-serve(sys.stdin.buffer, replies)
+path, sys.path[:] = pickle.loads(sys.stdin.buffer.read(size))
+spec = importlib.util.spec_from_file_location("ci_async_xml_worker", path)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+module.serve(sys.stdin.buffer, replies)
 os._exit(0)
 """
 
@@ -78,36 +80,6 @@ _STOPPED = (
 )
 
 
-def parse_in_worker(body: bytes) -> dict[str, Any] | str:
-    """:func:`parse_document` in a worker process: the document, or why it was refused.
-
-    The refusal's message travels as a plain string (an exception's own
-    attributes do not survive pickling); the loop raises it again with the body.
-    """
-    try:
-        return parse_document(body)
-    except ResponseParseError as exc:
-        return str(exc.args[0])
-
-
-def _frame(data: bytes) -> bytes:
-    return len(data).to_bytes(4, "big") + data
-
-
-def serve(requests: BinaryIO, replies: BinaryIO) -> None:
-    """A worker's loop: parse each body read from ``requests``, until it ends.
-
-    Each reply is :func:`parse_in_worker`'s outcome, pickled, written to
-    ``replies`` framed as the body was (a 4-byte big-endian length first).
-    """
-    replies.write(_READY)
-    replies.flush()
-    while len(head := requests.read(4)) == 4:
-        body = requests.read(int.from_bytes(head, "big"))
-        replies.write(_frame(pickle.dumps(parse_in_worker(body), pickle.HIGHEST_PROTOCOL)))
-        replies.flush()
-
-
 class _Worker:
     """One worker process, and its end of the conversation."""
 
@@ -119,9 +91,10 @@ class _Worker:
         self._replies = BufferedByteReceiveStream(process.stdout)
 
     async def handshake(self) -> None:
-        """Hand the worker this process's ``sys.path``; wait until it can parse."""
-        await self._requests.send(_frame(pickle.dumps(sys.path, pickle.HIGHEST_PROTOCOL)))
-        if await self._replies.receive_exactly(len(_READY)) != _READY:
+        """Hand the worker its module's path and ``sys.path``; wait until it can parse."""
+        hello = (_xml.__file__, sys.path)
+        await self._requests.send(frame(pickle.dumps(hello, pickle.HIGHEST_PROTOCOL)))
+        if await self._replies.receive_exactly(len(READY)) != READY:
             raise anyio.BrokenResourceError
 
     async def parse(self, body: bytes) -> dict[str, Any] | str:
@@ -131,7 +104,7 @@ class _Worker:
         takes a few milliseconds, so a cancelled listing waits for one page.
         """
         with anyio.CancelScope(shield=True):
-            await self._requests.send(_frame(body))
+            await self._requests.send(frame(body))
             size = int.from_bytes(await self._replies.receive_exactly(4), "big")
             reply = await self._replies.receive_exactly(size)
         outcome: dict[str, Any] | str = pickle.loads(reply)  # noqa: S301 - our own worker's
@@ -142,8 +115,8 @@ class PageParser:
     """Parses the list pages of one session, on the loop or in ``processes`` workers.
 
     The workers start on the first page, in the event loop the session
-    belongs to, beside the listing: until one has started (about 0.1 s, a
-    new Python process importing ``ci_async``), pages are parsed on the loop,
+    belongs to, beside the listing: until one has started (about 40 ms, a
+    new Python process importing xmltodict), pages are parsed on the loop,
     so that no page waits for a process to start. A worker that stops fails
     its page, and another starts in its place.
 

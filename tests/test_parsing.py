@@ -6,6 +6,9 @@ The worker processes are the session's own (``python -c``, see
 
 from __future__ import annotations
 
+import ast
+import io
+import pickle
 import signal
 import subprocess
 import sys
@@ -18,9 +21,10 @@ import anyio.abc
 import pytest
 
 import ci_async._parsing
+import ci_async._xml
 from ci_async import Credentials, ResponseParseError, Session
 from ci_async._decode import parse_document
-from ci_async._parsing import parse_in_worker
+from ci_async._xml import READY, frame, serve
 from ci_async.testing import Emulator, EmulatorServer
 
 from ._session_support import connect
@@ -64,15 +68,33 @@ def test_a_number_of_processes_that_is_no_int_is_refused(value: object) -> None:
         Session("examplebucket-1250000000", "ap-beijing", credentials=KEYS, parse_processes=value)  # type: ignore[arg-type]
 
 
-def test_the_worker_returns_the_document_or_why_it_was_refused() -> None:
-    document = parse_in_worker(PAGE)
-    assert isinstance(document, dict)
-    assert document["Response"]["NextToken"] == "next"
-    assert parse_in_worker(b"<Response><Oops></Response>") == (
-        "malformed XML (mismatched tag: line 1, column 18)"
-    )
-    refused = parse_in_worker(b'<!DOCTYPE x [<!ENTITY a "b">]><Response>&a;</Response>')
-    assert refused == "refused XML with a DOCTYPE or ENTITY declaration"
+def test_the_worker_serves_documents_and_refusals() -> None:
+    bodies = [PAGE, b"<Response><Oops></Response>", b'<!DOCTYPE x [<!ENTITY a "b">]><Response/>']
+    replies = io.BytesIO()
+    serve(io.BytesIO(b"".join(frame(body) for body in bodies)), replies)
+    stream = io.BytesIO(replies.getvalue())
+    assert stream.read(len(READY)) == READY
+    outcomes = []
+    while head := stream.read(4):
+        outcomes.append(pickle.loads(stream.read(int.from_bytes(head, "big"))))
+    assert len(outcomes) == 3
+    assert outcomes[0]["Response"]["NextToken"] == "next"
+    assert outcomes[1] == "malformed XML (mismatched tag: line 1, column 18)"
+    assert outcomes[2] == "refused XML with a DOCTYPE or ENTITY declaration"
+
+
+def test_the_workers_module_stands_alone() -> None:
+    # A worker loads ci_async/_xml.py by its path: it may import the standard
+    # library and xmltodict, nothing of ci_async.
+    tree = ast.parse(Path(ci_async._xml.__file__).read_text(encoding="utf-8"))
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "a relative import"
+            imported.add((node.module or "").split(".")[0])
+    assert imported - sys.stdlib_module_names == {"xmltodict"}
 
 
 @pytest.mark.parametrize(
@@ -206,6 +228,7 @@ def test_a_script_with_no_main_guard_runs_once(tmp_path: Path) -> None:
 SCRIPT = """\
 import anyio
 import ci_async._parsing
+import ci_async._xml
 from ci_async.testing import Emulator
 
 print("the script starts", flush=True)

@@ -37,7 +37,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from . import _xml
 from ._background import BackgroundRequest
 from ._decode import parse_document
-from ._errors import ResponseParseError
+from ._errors import ResponseParseError, SessionClosedError
 from ._xml import READY, frame
 
 __all__ = ["MAX_PARSE_PROCESSES", "PageParser"]
@@ -144,6 +144,7 @@ class PageParser:
         Raises:
             ResponseParseError: ``body`` is not XML the client accepts, or the
                 worker processes could not start, or one stopped parsing it.
+            SessionClosedError: The session closed while the page waited for a worker.
         """
         if self._processes and self._worker_ready():
             return await self._in_worker(body)
@@ -236,8 +237,10 @@ class PageParser:
         assert self._take is not None
         try:
             worker = await self._take.receive()
-        except anyio.EndOfStream:
-            raise ResponseParseError(self._failed or "the session is closed") from None
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            if self._failed is None:  # (closed by aclose())
+                raise SessionClosedError from None
+            raise ResponseParseError(self._failed) from None
         try:
             outcome = await worker.parse(body)
         except _STOPPED:

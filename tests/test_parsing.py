@@ -22,8 +22,9 @@ import pytest
 
 import ci_async._parsing
 import ci_async._xml
-from ci_async import Credentials, ResponseParseError, Session
+from ci_async import Credentials, ResponseParseError, Session, SessionClosedError
 from ci_async._decode import parse_document
+from ci_async._parsing import PageParser
 from ci_async._xml import READY, frame, serve
 from ci_async.testing import Emulator, EmulatorServer
 
@@ -201,6 +202,24 @@ async def test_closing_the_session_ends_its_workers(
     # (Closed at once: the workers still starting are cancelled, and killed if running.)
     assert len(opened) == 4
     assert all(process.returncode is not None for process in opened)
+
+
+async def test_a_page_waiting_for_a_worker_as_the_session_closes_is_told_so() -> None:
+    parser = PageParser(1, set())
+    parser.start()
+    await parser.started()
+    assert parser._take is not None
+    await parser._take.receive()  # the only worker, as if busy with a page
+
+    async def waits() -> None:
+        with pytest.raises(SessionClosedError):
+            await parser.parse(PAGE)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(waits)
+        await anyio.wait_all_tasks_blocked()
+        await parser.aclose()
+    assert parser._workers == []
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a process: POSIX")

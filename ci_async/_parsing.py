@@ -169,11 +169,24 @@ class PageParser:
                 group.start_soon(self._end, worker, _STOP_TIMEOUT)
 
     def start(self) -> None:
-        """Start the workers, unless they are started or none is wanted."""
-        if self._processes and self._free is None and not self._closed:
-            self._free, self._take = anyio.create_memory_object_stream[_Worker](self._processes)
-            for _ in range(self._processes):
-                self._start_one()
+        """Start the workers, unless they are started or none is wanted.
+
+        In a frozen application (``sys.frozen``, as PyInstaller sets it) or
+        an embedded Python, ``sys.executable`` is no interpreter to run a
+        worker with (a frozen one would start the application again): no
+        process is started, and the first page says so.
+        """
+        if not self._processes or self._free is not None or self._closed:
+            return
+        self._free, self._take = anyio.create_memory_object_stream[_Worker](self._processes)
+        if getattr(sys, "frozen", False) or not sys.executable:
+            self._failed = (
+                "parse workers need sys.executable to be a Python interpreter; in a frozen"
+                " application or an embedded Python, leave parse_processes at 0"
+            )
+            return
+        for _ in range(self._processes):
+            self._start_one()
 
     def _worker_ready(self) -> bool:
         """Whether a worker has started (the first call starts them).

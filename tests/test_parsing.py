@@ -129,6 +129,20 @@ def count_parses_on_the_loop(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     return on_loop
 
 
+def record_processes(monkeypatch: pytest.MonkeyPatch) -> list[anyio.abc.Process]:
+    """The processes anyio opens from now on."""
+    opened: list[anyio.abc.Process] = []
+    open_process = anyio.open_process
+
+    async def recorded(*args: Any, **kwargs: Any) -> anyio.abc.Process:
+        process = await open_process(*args, **kwargs)
+        opened.append(process)
+        return process
+
+    monkeypatch.setattr(anyio, "open_process", recorded)
+    return opened
+
+
 async def test_pages_are_parsed_on_the_loop_only_until_a_worker_has_started(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -161,6 +175,18 @@ async def test_workers_that_cannot_start_fail_the_listing(
             await collect(session.list_jobs(page_size=10))
 
 
+@pytest.mark.parametrize(("frozen", "executable"), [(True, sys.executable), (False, "")])
+async def test_no_worker_is_started_where_sys_executable_is_no_interpreter(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, frozen: bool, executable: str
+) -> None:
+    opened = record_processes(monkeypatch)
+    monkeypatch.setattr(sys, "frozen", frozen, raising=False)
+    monkeypatch.setattr(sys, "executable", executable)
+    with pytest.raises(ResponseParseError, match="leave parse_processes at 0"):
+        await _ids(emulator.session(parse_processes=1), page_size=100)
+    assert opened == []
+
+
 async def test_a_worker_that_stops_fails_its_page_and_another_takes_its_place(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -183,15 +209,7 @@ async def test_a_worker_that_stops_fails_its_page_and_another_takes_its_place(
 async def test_closing_the_session_ends_its_workers(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    opened: list[anyio.abc.Process] = []
-    open_process = anyio.open_process
-
-    async def recorded(*args: Any, **kwargs: Any) -> anyio.abc.Process:
-        process = await open_process(*args, **kwargs)
-        opened.append(process)
-        return process
-
-    monkeypatch.setattr(anyio, "open_process", recorded)
+    opened = record_processes(monkeypatch)
     async with emulator.session(parse_processes=2) as session:
         assert len(await collect(session.list_jobs(page_size=100))) == 700
         await session._parser.started()

@@ -48,6 +48,9 @@ MAX_PARSE_PROCESSES = 16
 #: The seconds a worker may take to start (a new Python importing xmltodict: about 40 ms).
 _START_TIMEOUT = 60.0
 
+#: The most pages sent to one worker at once (see :class:`_Worker`).
+_DEPTH = 2
+
 #: The seconds a closing session waits for a worker to finish its page and exit.
 _STOP_TIMEOUT = 5.0
 
@@ -81,7 +84,14 @@ _STOPPED = (
 
 
 class _Worker:
-    """One worker process, and its end of the conversation."""
+    """One worker process, and its end of the conversation.
+
+    Up to :data:`_DEPTH` pages may be sent to it at once: it reads the next
+    as soon as it has answered one, instead of waiting for the loop to
+    read the answer and send another (the loop may be busy for a
+    millisecond or two then, and one worker is often what limits a
+    listing). Its answers come in the order the pages were sent.
+    """
 
     def __init__(self, process: anyio.abc.Process) -> None:
         assert process.stdin is not None
@@ -89,6 +99,10 @@ class _Worker:
         self.process = process
         self._requests = process.stdin
         self._replies = BufferedByteReceiveStream(process.stdout)
+        self._sending = anyio.Lock()
+        self._turn = anyio.Condition()
+        self._sent = 0  # pages sent
+        self._read = 0  # answers read
 
     async def handshake(self) -> None:
         """Hand the worker its module's path and ``sys.path``; wait until it can parse."""
@@ -104,9 +118,18 @@ class _Worker:
         takes a few milliseconds, so a cancelled listing waits for one page.
         """
         with anyio.CancelScope(shield=True):
-            await self._requests.send(frame(body))
-            size = int.from_bytes(await self._replies.receive_exactly(4), "big")
-            reply = await self._replies.receive_exactly(size)
+            async with self._sending:
+                await self._requests.send(frame(body))
+                ticket, self._sent = self._sent, self._sent + 1
+            async with self._turn:
+                while self._read != ticket:
+                    await self._turn.wait()
+                try:
+                    size = int.from_bytes(await self._replies.receive_exactly(4), "big")
+                    reply = await self._replies.receive_exactly(size)
+                finally:
+                    self._read += 1
+                    self._turn.notify_all()
         outcome: dict[str, Any] | str = pickle.loads(reply)  # noqa: S301 - our own worker's
         return outcome
 
@@ -178,7 +201,8 @@ class PageParser:
         """
         if not self._processes or self._free is not None or self._closed:
             return
-        self._free, self._take = anyio.create_memory_object_stream[_Worker](self._processes)
+        pages = _DEPTH * self._processes  # (the free stream holds a worker once a page)
+        self._free, self._take = anyio.create_memory_object_stream[_Worker](pages)
         if getattr(sys, "frozen", False) or not sys.executable:
             self._failed = (
                 "parse workers need sys.executable to be a Python interpreter; in a frozen"
@@ -222,16 +246,17 @@ class PageParser:
             with anyio.fail_after(_START_TIMEOUT):
                 await worker.handshake()
         except Exception as exc:
-            await self._end(worker)
+            await self._end(worker, _STOP_TIMEOUT)  # (it is exiting, or killed after that)
             self._fail(exc, process.returncode)
         except BaseException:  # cancelled: aclose() kills the process
-            await self._end(worker)
+            await self._end(worker, 0.0)
             raise
         else:
             self._started = True
-            self._give_back(worker)
+            for _ in range(_DEPTH):  # (each stands for one page the worker may take)
+                self._give_back(worker)
 
-    async def _end(self, worker: _Worker, grace: float = 0.0) -> None:
+    async def _end(self, worker: _Worker, grace: float) -> None:
         """Close ``worker``'s input, wait up to ``grace`` seconds for it to exit, then kill it."""
         self._workers.remove(worker)
         with anyio.move_on_after(grace):  # (a cancelled aclose() kills the process and waits)
@@ -267,10 +292,10 @@ class PageParser:
 
     async def _replace(self, worker: _Worker) -> None:
         """End a worker that stopped answering, and start another in its place."""
-        if worker in self._workers:
-            with anyio.CancelScope(shield=True):
-                await self._end(worker)
+        if worker in self._workers:  # (the first of its pages to fail)
             self._start_one()
+            with anyio.CancelScope(shield=True):
+                await self._end(worker, _STOP_TIMEOUT)  # (it is exiting, or killed after that)
 
     def _give_back(self, worker: _Worker) -> None:
         """``worker`` is free to parse again (unless the session is closing: aclose() ends it)."""

@@ -227,7 +227,8 @@ async def test_a_page_waiting_for_a_worker_as_the_session_closes_is_told_so() ->
     parser.start()
     await parser.started()
     assert parser._take is not None
-    await parser._take.receive()  # the only worker, as if busy with a page
+    for _ in range(ci_async._parsing._DEPTH):  # the only worker, as if busy with its pages
+        await parser._take.receive()
 
     async def waits() -> None:
         with pytest.raises(SessionClosedError):

@@ -17,8 +17,8 @@ Commands (each carries the ``target``: url, bucket, region and key pair):
 Every answer has ``count`` and ``digest`` (of the ids, in order), ``wall``
 (seconds) and ``cpu``: this process's CPU time (user + system, every thread)
 over the call, measured around the call alone (no interpreter start, no
-imports), plus that of the worker processes it parsed pages in (each event
-loop ends its workers, and the call runs a loop of its own). A garbage
+imports), plus that of the worker processes it parsed pages in (a session
+ends its workers as it closes, within the call). A garbage
 collection runs before each call, outside the timing.
 """
 

@@ -137,11 +137,11 @@ class _Worker:
 class PageParser:
     """Parses the list pages of one session, on the loop or in ``processes`` workers.
 
-    The workers start on the first page, in the event loop the session
-    belongs to, beside the listing: until one has started (about 40 ms, a
-    new Python process importing xmltodict), pages are parsed on the loop,
-    so that no page waits for a process to start. A worker that stops fails
-    its page, and another starts in its place.
+    The workers start with the session's first list request, in the event
+    loop the session belongs to, beside the request: until one has started
+    (about 40 ms, a new Python process importing xmltodict), pages are
+    parsed on the loop, so that no page waits for a process to start. A
+    worker that stops fails its page, and another starts in its place.
 
     Args:
         processes: The most worker processes in use at once; 0: none.

@@ -410,6 +410,7 @@ async def _fetch_page(
     deadline_at: float | None,
 ) -> JobPage:
     """One page of a listing (the ``fetch`` a :class:`JobIterator` calls)."""
+    parser.start()  # (parse workers start beside the first request, not once its page is in)
     order = None if query.ascending is None else ("Asc" if query.ascending else "Desc")
     params = filters.params(after=query.after, before=query.before, order=order)
     if query.size is not None:

@@ -1,7 +1,8 @@
 """``Session(parse_processes=N)``: list pages parsed in worker processes.
 
 The worker processes are the session's own (``python -c``, see
-:mod:`ci_async._parsing`): they start on the first page and end with the session.
+:mod:`ci_async._parsing`): they start with the first list request and end
+with the session.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import pickle
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.abc
+import httpx
 import pytest
 
 import ci_async._parsing
@@ -159,6 +161,32 @@ async def test_pages_are_parsed_on_the_loop_only_until_a_worker_has_started(
     on_loop.clear()
     assert len(await _ids(emulator.session(), page_size=100)) == 700
     assert len(on_loop) == 7  # parse_processes=0: every page on the loop
+
+
+class HeldUntil(httpx.AsyncBaseTransport):
+    """A transport whose answers wait until ``ready()`` returns (a test's condition)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.ready: Callable[[], Awaitable[None]] | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if self.ready is not None:
+            await self.ready()
+        return response
+
+
+async def test_the_workers_start_with_the_first_request_not_its_page(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_loop = count_parses_on_the_loop(monkeypatch)
+    held = HeldUntil(emulator.transport())
+    async with emulator.session(parse_processes=1, transport=held) as session:
+        held.ready = session._parser.started  # (nothing to wait for if none is starting yet)
+        jobs = [job.job_id async for job in session.list_jobs(page_size=100)]
+    assert len(jobs) == 700
+    assert on_loop == []  # the first page too: its worker had started with its request
 
 
 async def test_workers_that_cannot_start_fail_the_listing(

@@ -21,7 +21,7 @@ How the windows are chosen:
    two (its chain keeps the near part; a new chain takes the far part), so a
    skewed distribution (most jobs in a short span) still spreads over the
    slots: the window in front first, and still when the pages buffered
-   beyond it fill the look-ahead. Only a window with two pages' worth of
+   beyond it fill the look-ahead. Only a window with three pages' worth of
    seconds left is split, and a started chain's window is cut where one of
    its pages should end (from the seconds its last page spanned): each
    request still brings a whole page, and what it brings from beyond the cut
@@ -81,6 +81,12 @@ from ._query import Fetch, PageQuery
 from ._repeats import drop_repeats, once_timeless, token_digest
 
 __all__ = ["ParallelPages"]
+
+#: A window is split only with this many pages' worth of seconds left. Each split
+#: costs about half a page fetched twice (where the chain's page crosses the new
+#: edge) and a partial last page: with 2, a parallel listing of 20,000 jobs made
+#: about 8% more requests and was 3-5% slower (pages of 10 and of 100).
+_SPLIT_PAGES = 3
 
 
 class ParallelPages:
@@ -421,7 +427,7 @@ class ParallelPages:
 
         The first window (in order) whose chain has more pages to go is split:
         its pages are the soonest needed. Failing that, the widest window.
-        Only a window with at least two pages' worth of seconds left is split
+        Only a window with at least :data:`_SPLIT_PAGES` pages' worth of seconds left is split
         (a page spans :attr:`Window.stride` seconds, or the last full page's
         span): a chain's request fetches a whole page whatever its edge, so
         cutting less than that off saves no request and discards what the
@@ -436,7 +442,7 @@ class ParallelPages:
             if remaining is None:
                 continue
             span = remaining[1] - remaining[0]
-            if span < 2 * (window.stride or self._stride or 1):
+            if span < _SPLIT_PAGES * (window.stride or self._stride or 1):
                 continue
             if window.started and window.token is not None:
                 chosen = (index, remaining)

@@ -559,7 +559,7 @@ async def test_splits_stay_where_they_save_requests(seed: int, shuffle: int | No
     """5,000 jobs spread over months: few requests beyond the sequential listing's 50.
 
     Each request brings a whole page whatever its window's edge: a window is
-    split only with two pages' worth of seconds left, and where its chain's
+    split only with three pages' worth of seconds left, and where its chain's
     page should end, so little is fetched beyond an edge only to be dropped.
     (How many splits a listing makes depends on the order its answers arrive
     in: in rounds, in a fixed order, the count is the same on every run.)

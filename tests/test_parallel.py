@@ -443,7 +443,7 @@ async def test_skewed_data_takes_a_fraction_of_the_round_trips(
     come one round trip at a time; and the sparse month's pages, needed last,
     take little of the buffer: it counts jobs, not pages.
 
-    12 to 13 rounds with exclusive bounds; 16 to 17 with inclusive ones. A
+    13 rounds with exclusive bounds; 15 to 16 with inclusive ones. A
     window listed newest first asks for the second after its own, which comes
     first on its chain: with inclusive bounds, about 75 jobs here, most of a
     page, fetched for nothing. (That an end bound takes in the whole second
